@@ -1,0 +1,31 @@
+#include "libs/crypto/sha256.h"
+
+#include <openssl/evp.h>
+
+#include <cassert>
+
+namespace claims::crypto {
+
+Sha256Digest Sha256(std::string_view data) {
+  Sha256Digest out{};
+  unsigned int len = 0;
+  const int ok = EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
+  assert(ok == 1 && len == out.size());
+  (void)ok;
+  return out;
+}
+
+std::string ToHex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(bytes.size() * 2);
+  for (unsigned char b : bytes) {
+    hex += kDigits[b >> 4];
+    hex += kDigits[b & 0xf];
+  }
+  return hex;
+}
+
+std::string Sha256Hex(std::string_view data) { return ToHex(AsBytes(Sha256(data))); }
+
+}  // namespace claims::crypto
