@@ -43,6 +43,19 @@ class ObjectReader {
     }
     return v->get<int64_t>();
   }
+  // Must be present and within [low, high].
+  int64_t IntegerIn(const char* key, int64_t low, int64_t high) {
+    if (Get(key) == nullptr) {
+      Error(key, "missing");
+      return low;
+    }
+    const size_t errors_before = errors_.size();
+    const int64_t v = Integer(key);
+    if (errors_.size() == errors_before && (v < low || v > high)) {
+      Error(key, "must be " + std::to_string(low) + "-" + std::to_string(high));
+    }
+    return v;
+  }
   Date RequiredDate(const char* key) {
     const std::string text = String(key);
     if (auto d = Date::Parse(text)) return *d;
@@ -124,9 +137,7 @@ domain::Input ParseEvent(const json& event, const std::string& path,
     in.gender = r.Enum("gender", &domain::ParseGender, "gender");
     in.birth_date = r.RequiredDate("birth_date");
     in.occupation = r.Enum("occupation", &domain::ParseOccupation, "occupation");
-    const int64_t year = r.Integer("plan_year");
-    if (year < 1 || year > 9999) r.Error("plan_year", "must be a year 1-9999");
-    in.plan_year = static_cast<int>(year);
+    in.plan_year = static_cast<int>(r.IntegerIn("plan_year", 1, 9999));
     in.start_date = r.RequiredDate("start_date");
     input = std::move(in);
   } else if (kind == "terminate") {
