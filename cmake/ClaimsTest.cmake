@@ -1,5 +1,8 @@
 include(GoogleTest)
 
+# Builds every unit-labelled test (and what those tests run), e.g. for the sanitizer pass.
+add_custom_target(unit_tests)
+
 # claims_add_test(NAME name LABEL unit|integration|e2e SOURCES ... LIBS ... [TIMEOUT seconds])
 # One GoogleTest executable, registered with ctest under its label.
 function(claims_add_test)
@@ -11,6 +14,9 @@ function(claims_add_test)
   target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} GTest::gtest GTest::gmock GTest::gtest_main
                                           claims::warnings)
   target_include_directories(${T_NAME} PRIVATE ${PROJECT_SOURCE_DIR})
+  if(T_LABEL STREQUAL "unit")
+    add_dependencies(unit_tests ${T_NAME})
+  endif()
   gtest_discover_tests(${T_NAME} PROPERTIES LABELS ${T_LABEL} TIMEOUT ${T_TIMEOUT}
                        DISCOVERY_TIMEOUT 60)
 endfunction()

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Every test: installs what is missing, builds, runs the whole ctest suite (labels unit,
+# integration, e2e), then the unit tests again under AddressSanitizer + UBSan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=${CLAIMS_JOBS:-2}
+./scripts/build.sh build
+ctest --test-dir build --output-on-failure -j"$jobs" --timeout 600
+
+# Sanitizer pass over the pure code (fast to build): any report fails the run.
+./scripts/install-deps.sh >/dev/null
+generator=()
+command -v ninja >/dev/null && generator=(-G Ninja)
+[ -f build-asan/CMakeCache.txt ] ||
+  cmake -S . -B build-asan "${generator[@]}" -DCMAKE_BUILD_TYPE=Debug -DCLAIMS_SANITIZE=ON \
+    -DCLAIMS_BUILD_BENCH=OFF >/dev/null
+cmake --build build-asan -j"$jobs" --target unit_tests
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan --output-on-failure -j"$jobs" -L unit --timeout 600
+echo "all tests passed"
