@@ -92,11 +92,15 @@ struct EnrollInput {
   Occupation occupation = Occupation::kUnspecified;
   int plan_year = 0;
   Date start_date;
+
+  friend bool operator==(const EnrollInput&, const EnrollInput&) = default;
 };
 
 struct TerminateInput {
   MemberId member;
   Date date;
+
+  friend bool operator==(const TerminateInput&, const TerminateInput&) = default;
 };
 
 struct ClaimInput {
@@ -111,6 +115,8 @@ struct ClaimInput {
   std::string child_id;
   std::optional<Date> child_birth_date;
   std::vector<std::string> documents;
+
+  friend bool operator==(const ClaimInput&, const ClaimInput&) = default;
 };
 
 struct ReviewInput {
@@ -118,12 +124,16 @@ struct ReviewInput {
   MemberId member;  // may be empty when only the claim id is known; the Fold resolves it
   Date date;
   ReviewAction action = ReviewAction::kApprove;
+
+  friend bool operator==(const ReviewInput&, const ReviewInput&) = default;
 };
 
 struct AppealInput {
   ClaimId claim;
   MemberId member;  // as for ReviewInput
   Date date;
+
+  friend bool operator==(const AppealInput&, const AppealInput&) = default;
 };
 
 using Input = std::variant<EnrollInput, TerminateInput, ClaimInput, ReviewInput, AppealInput>;
