@@ -22,27 +22,15 @@
 
 #include "libs/domain/codec/plan_loader.h"
 #include "libs/domain/engine.h"
+#include "libs/domain/engine_test_support.h"
 #include "libs/domain/fold.h"
-
-#ifndef CLAIMS_PLAN_FILE
-#error "CLAIMS_PLAN_FILE must name config/plans/six-guarantees-v1.textproto"
-#endif
 
 namespace claims::domain {
 namespace {
 
-const Plan& ThePlan() {
-  static const Plan* const plan = [] {
-    auto loaded = codec::LoadPlanFile(CLAIMS_PLAN_FILE);
-    if (!loaded.ok()) {
-      std::fprintf(stderr, "cannot load %s: %s\n", CLAIMS_PLAN_FILE,
-                   loaded.status().ToString().c_str());
-      std::abort();
-    }
-    return new Plan(std::move(loaded).value());
-  }();
-  return *plan;
-}
+using testing::Names;
+using testing::RequiredDocs;
+using testing::ThePlan;
 
 // ---- PLAN.md's numbers, written down independently of the plan file. ----
 
@@ -83,25 +71,6 @@ bool GrantsCondolence(Coverage c) {
 bool IsIllness(Coverage c) {
   return c == Coverage::kCriticalIllness || c == Coverage::kFemaleSpecificDisease ||
          c == Coverage::kDeathFromIllness;
-}
-
-std::vector<std::string> RequiredDocs(Coverage c) {
-  switch (c) {
-    case Coverage::kCriticalIllness:
-    case Coverage::kFemaleSpecificDisease:
-      return {"DIAGNOSIS_REPORT"};
-    case Coverage::kAccidentalInjury:
-      return {"MEDICAL_RECEIPTS"};
-    case Coverage::kChildAccident:
-      return {"MEDICAL_RECEIPTS", "BIRTH_CERTIFICATE"};
-    case Coverage::kDeathFromIllness:
-      return {"DEATH_CERTIFICATE"};
-    case Coverage::kHouseholdPropertyLoss:
-      return {"LOSS_REPORT"};
-    case Coverage::kUnspecified:
-      break;
-  }
-  return {};
 }
 
 // The position of a reason in PLAN.md: denial checks 1-10, referral checks 1-4, then
@@ -148,12 +117,6 @@ bool IsDenial(Reason r) { return Rank(r) >= 0 && Rank(r) <= 9; }
 bool IsReferral(Reason r) { return Rank(r) >= 10 && Rank(r) <= 13; }
 
 // ---- Printing, for failure reports. ----
-
-std::string Names(const std::vector<Reason>& reasons) {
-  std::string s = "[";
-  for (size_t i = 0; i < reasons.size(); ++i) s += (i ? ", " : "") + std::string(Name(reasons[i]));
-  return s + "]";
-}
 
 std::string DescribeInput(const Input& input) {
   std::ostringstream os;

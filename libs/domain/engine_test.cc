@@ -17,33 +17,21 @@
 #include <vector>
 
 #include "libs/domain/codec/plan_loader.h"
+#include "libs/domain/engine_test_support.h"
 #include "libs/domain/fold.h"
-
-#ifndef CLAIMS_PLAN_FILE
-#error "CLAIMS_PLAN_FILE must name config/plans/six-guarantees-v1.textproto"
-#endif
 
 namespace claims::domain {
 namespace {
+
+using testing::Names;
+using testing::RequiredDocs;
+using testing::ThePlan;
 
 using enum Reason;
 using enum Rejection;
 using enum Outcome;
 
 // ---- The plan and the vocabulary of the tables. ----
-
-const Plan& ThePlan() {
-  static const Plan* const plan = [] {
-    auto loaded = codec::LoadPlanFile(CLAIMS_PLAN_FILE);
-    if (!loaded.ok()) {
-      std::fprintf(stderr, "cannot load %s: %s\n", CLAIMS_PLAN_FILE,
-                   loaded.status().ToString().c_str());
-      std::abort();
-    }
-    return new Plan(std::move(loaded).value());
-  }();
-  return *plan;
-}
 
 Date D(const char* text) {
   auto d = Date::Parse(text);
@@ -90,26 +78,6 @@ Input Deny(const ClaimId& claim, const char* date) {
 
 Input Appeal(const ClaimId& claim, const char* date) {
   return AppealInput{.claim = claim, .member = "", .date = D(date)};
-}
-
-// The required documents of PLAN.md's coverage table.
-std::vector<std::string> RequiredDocs(Coverage c) {
-  switch (c) {
-    case Coverage::kCriticalIllness:
-    case Coverage::kFemaleSpecificDisease:
-      return {"DIAGNOSIS_REPORT"};
-    case Coverage::kAccidentalInjury:
-      return {"MEDICAL_RECEIPTS"};
-    case Coverage::kChildAccident:
-      return {"MEDICAL_RECEIPTS", "BIRTH_CERTIFICATE"};
-    case Coverage::kDeathFromIllness:
-      return {"DEATH_CERTIFICATE"};
-    case Coverage::kHouseholdPropertyLoss:
-      return {"LOSS_REPORT"};
-    case Coverage::kUnspecified:
-      break;
-  }
-  return {};
 }
 
 // A claim with every required document, filed on its incident date unless Filed() says otherwise.
@@ -205,15 +173,6 @@ struct Scenario {
   std::vector<Final> expect;
   std::map<size_t, Rejection> rejected = {};
 };
-
-std::string Names(const std::vector<Reason>& reasons) {
-  std::string s = "[";
-  for (size_t i = 0; i < reasons.size(); ++i) {
-    if (i > 0) s += ", ";
-    s += Name(reasons[i]);
-  }
-  return s + "]";
-}
 
 std::string Describe(const Output& out) {
   if (const auto* r = std::get_if<InputRejection>(&out.body)) {
