@@ -1,0 +1,651 @@
+// The bus against the real dev broker (services/devbroker), one fresh broker per test.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "libs/bus/consumer.h"
+#include "libs/bus/errors.h"
+#include "libs/bus/producer.h"
+#include "tests/support/dev_broker.h"
+
+namespace claims::bus {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using std::chrono::steady_clock;
+using test_support::DevBroker;
+using test_support::DevBrokerOptions;
+
+constexpr const char* kTopic = "intake.events.v1";
+constexpr int kPartitions = 12;
+
+std::string Key(int member) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "member-%03d", member);
+  return buf;
+}
+
+// Message i belongs to member i % members and is that member's (i / members)-th event.
+OutgoingMessage Event(int i, int members) {
+  OutgoingMessage m;
+  m.topic = kTopic;
+  m.key = Key(i % members);
+  m.value = m.key + ":" + std::to_string(i / members);
+  m.headers = {{"event-type", "ClaimSubmitted"},
+               {"event-id", "evt-" + std::to_string(i)},
+               {"trace-id", "trace-" + std::to_string(i)},
+               {"binary", std::string("\0\x01\xff", 3)}};
+  return m;
+}
+
+// Polls until `want` records arrived or `limit` passed, then polls `settle` longer to catch any
+// record beyond `want` (there must be none when delivery is exactly once).
+std::vector<Message> ConsumeExactly(Consumer& consumer, size_t want, milliseconds limit,
+                                    milliseconds settle = milliseconds(500)) {
+  std::vector<Message> out;
+  const auto deadline = steady_clock::now() + limit;
+  auto settle_until = steady_clock::time_point::max();
+  for (int polls = 0; polls < 100000; ++polls) {
+    const auto now = steady_clock::now();
+    if (now >= deadline || now >= settle_until) break;
+    Result<std::vector<ConsumerEvent>> events = consumer.Poll(milliseconds(100));
+    EXPECT_TRUE(events.ok()) << events.status().ToString();
+    if (!events.ok()) break;
+    for (ConsumerEvent& e : *events) {
+      if (e.kind == ConsumerEvent::Kind::kMessage) out.push_back(std::move(e.message));
+    }
+    if (out.size() >= want && settle_until == steady_clock::time_point::max()) {
+      settle_until = steady_clock::now() + settle;
+    }
+  }
+  return out;
+}
+
+// Reads every partition of kTopic from the start with no group (fast: no join).
+std::vector<Message> ReadAll(const std::string& bootstrap, size_t want) {
+  ConsumerOptions options;
+  options.bootstrap_servers = bootstrap;
+  Result<std::unique_ptr<Consumer>> consumer = Consumer::Create(options);
+  EXPECT_TRUE(consumer.ok()) << consumer.status().ToString();
+  if (!consumer.ok()) return {};
+  std::vector<TopicPartitionOffset> all;
+  for (int p = 0; p < kPartitions; ++p) all.push_back({kTopic, p, Consumer::kBeginning});
+  Status assigned = (*consumer)->Assign(all);
+  EXPECT_TRUE(assigned.ok()) << assigned.ToString();
+  return ConsumeExactly(**consumer, want, seconds(30));
+}
+
+// Sum of the high watermarks of kTopic's partitions, as the broker reports them: the number of
+// records in the log, duplicates included.
+int64_t RecordsInLog(DevBroker& broker) {
+  Result<std::string> reply = broker.Control(std::string("partitions ") + kTopic);
+  EXPECT_TRUE(reply.ok()) << reply.status().ToString();
+  if (!reply.ok()) return -1;
+  EXPECT_EQ(reply->rfind("OK ", 0), 0u) << *reply;
+  int64_t total = 0;
+  size_t pos = 0;
+  int partitions = 0;
+  while ((pos = reply->find(":hw=", pos)) != std::string::npos) {
+    pos += 4;
+    total += std::stoll(reply->substr(pos));
+    ++partitions;
+  }
+  EXPECT_EQ(partitions, kPartitions) << *reply;
+  return total;
+}
+
+// Checks that `messages` are exactly events 0..n-1 of Event(i, members), once each, each
+// member's in order, with their headers.
+void ExpectExactlyOnceInKeyOrder(const std::vector<Message>& messages, int n, int members) {
+  EXPECT_EQ(messages.size(), static_cast<size_t>(n));
+  std::set<std::string> ids;
+  std::map<std::string, int> next_seq;
+  std::map<std::string, int32_t> partition_of;
+  for (const Message& m : messages) {
+    const std::string* id = FindHeader(m.headers, "event-id");
+    ASSERT_NE(id, nullptr);
+    EXPECT_TRUE(ids.insert(*id).second) << "duplicate " << *id;
+    const int i = std::stoi(id->substr(4));
+    const OutgoingMessage want = Event(i, members);
+    EXPECT_EQ(m.topic, kTopic);
+    EXPECT_TRUE(m.has_key);
+    EXPECT_EQ(m.key, want.key);
+    EXPECT_EQ(m.value, want.value);
+    EXPECT_EQ(m.headers, want.headers);
+    EXPECT_EQ(want.value, m.key + ":" + std::to_string(next_seq[m.key]))
+        << "out of order for " << m.key;
+    next_seq[m.key] = i / members + 1;
+    auto [it, fresh] = partition_of.emplace(m.key, m.partition);
+    EXPECT_EQ(it->second, m.partition) << m.key << " spans two partitions";
+  }
+  EXPECT_EQ(ids.size(), static_cast<size_t>(n));
+}
+
+class BusTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    DevBrokerOptions options;
+    options.partitions = kPartitions;
+    Result<std::unique_ptr<DevBroker>> broker = DevBroker::Start(options);
+    ASSERT_TRUE(broker.ok()) << broker.status().ToString();
+    broker_ = std::move(*broker);
+  }
+
+  ProducerOptions ProducerOpts() const {
+    ProducerOptions options;
+    options.bootstrap_servers = broker_->bootstrap_servers();
+    return options;
+  }
+
+  ConsumerOptions GroupOpts(const std::string& group) const {
+    ConsumerOptions options;
+    options.bootstrap_servers = broker_->bootstrap_servers();
+    options.group_id = group;
+    options.session_timeout_ms = 6000;
+    return options;
+  }
+
+  std::unique_ptr<Producer> MakeProducer(const ProducerOptions& options) {
+    Result<std::unique_ptr<Producer>> producer = Producer::Create(options);
+    EXPECT_TRUE(producer.ok()) << producer.status().ToString();
+    return producer.ok() ? std::move(*producer) : nullptr;
+  }
+
+  std::unique_ptr<Consumer> MakeConsumer(const ConsumerOptions& options) {
+    Result<std::unique_ptr<Consumer>> consumer = Consumer::Create(options);
+    EXPECT_TRUE(consumer.ok()) << consumer.status().ToString();
+    return consumer.ok() ? std::move(*consumer) : nullptr;
+  }
+
+  std::unique_ptr<DevBroker> broker_;
+};
+
+TEST_F(BusTest, DeliversTenThousandKeyedMessagesOnceInKeyOrderWithHeaders) {
+  constexpr int kCount = 10000;
+  constexpr int kMembers = 200;
+  std::unique_ptr<Producer> producer = MakeProducer(ProducerOpts());
+  ASSERT_NE(producer, nullptr);
+
+  std::mutex mu;
+  std::vector<Delivery> deliveries(kCount);
+  std::atomic<int> reported{0};
+  for (int i = 0; i < kCount; ++i) {
+    Status s = producer->Produce(Event(i, kMembers), [&, i](const Delivery& d) {
+      std::lock_guard<std::mutex> lock(mu);
+      deliveries[i] = d;
+      ++reported;
+    });
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+  ASSERT_TRUE(producer->Flush(seconds(30)).ok());
+  EXPECT_EQ(reported.load(), kCount);
+  EXPECT_EQ(producer->Outstanding(), 0u);
+
+  std::set<std::pair<int32_t, int64_t>> positions;
+  std::map<std::string, int32_t> partition_of;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    for (int i = 0; i < kCount; ++i) {
+      const Delivery& d = deliveries[i];
+      ASSERT_TRUE(d.status.ok()) << i << ": " << d.status.ToString();
+      EXPECT_EQ(d.topic, kTopic);
+      EXPECT_GE(d.offset, 0);
+      EXPECT_TRUE(positions.insert({d.partition, d.offset}).second);
+      auto [it, fresh] = partition_of.emplace(Key(i % kMembers), d.partition);
+      EXPECT_EQ(it->second, d.partition);
+    }
+  }
+  EXPECT_EQ(RecordsInLog(*broker_), kCount);
+
+  std::unique_ptr<Consumer> consumer = MakeConsumer(GroupOpts("ten-thousand"));
+  ASSERT_NE(consumer, nullptr);
+  ASSERT_TRUE(consumer->Subscribe({kTopic}).ok());
+  const std::vector<Message> messages = ConsumeExactly(*consumer, kCount, seconds(40));
+  ExpectExactlyOnceInKeyOrder(messages, kCount, kMembers);
+  for (const Message& m : messages) {
+    EXPECT_EQ(partition_of[m.key], m.partition);
+  }
+  EXPECT_TRUE(consumer->Close().ok());
+}
+
+TEST_F(BusTest, NewGroupMemberResumesRightAfterCommittedOffset) {
+  constexpr int kCount = 600;
+  std::unique_ptr<Producer> producer = MakeProducer(ProducerOpts());
+  ASSERT_NE(producer, nullptr);
+  std::vector<OutgoingMessage> batch;
+  for (int i = 0; i < kCount; ++i) batch.push_back(Event(i, 60));
+  const std::vector<Delivery> deliveries = producer->ProduceAll(batch, seconds(30));
+  std::map<int32_t, int64_t> records;  // partition -> records in it (offsets start at 0)
+  for (const Delivery& d : deliveries) {
+    ASSERT_TRUE(d.status.ok()) << d.status.ToString();
+    ++records[d.partition];
+  }
+
+  // The first member reads everything, then commits half of each partition.
+  std::map<int32_t, int64_t> cut;
+  {
+    std::unique_ptr<Consumer> first = MakeConsumer(GroupOpts("resume"));
+    ASSERT_NE(first, nullptr);
+    ASSERT_TRUE(first->Subscribe({kTopic}).ok());
+    ASSERT_EQ(ConsumeExactly(*first, kCount, seconds(30), milliseconds(0)).size(),
+              static_cast<size_t>(kCount));
+    std::vector<TopicPartitionOffset> commits;
+    for (const auto& [p, n] : records) {
+      cut[p] = n / 2;
+      commits.push_back({kTopic, p, n / 2});
+    }
+    Status committed = first->Commit(commits);
+    ASSERT_TRUE(committed.ok()) << committed.ToString();
+    ASSERT_TRUE(first->Close().ok());
+  }
+
+  std::unique_ptr<Consumer> second = MakeConsumer(GroupOpts("resume"));
+  ASSERT_NE(second, nullptr);
+  size_t want = 0;
+  for (int p = 0; p < kPartitions; ++p) {
+    Result<std::optional<int64_t>> committed = second->Committed({kTopic, p}, seconds(10));
+    ASSERT_TRUE(committed.ok()) << committed.status().ToString();
+    if (records.count(p) == 0) {
+      EXPECT_FALSE(committed->has_value()) << "partition " << p;
+      continue;
+    }
+    ASSERT_TRUE(committed->has_value()) << "partition " << p;
+    EXPECT_EQ(**committed, cut[p]) << "partition " << p;
+    want += static_cast<size_t>(records[p] - cut[p]);
+  }
+
+  ASSERT_TRUE(second->Subscribe({kTopic}).ok());
+  const std::vector<Message> rest = ConsumeExactly(*second, want, seconds(30));
+  EXPECT_EQ(rest.size(), want);
+  std::map<int32_t, int64_t> next;
+  for (const auto& [p, c] : cut) next[p] = c;
+  for (const Message& m : rest) {
+    EXPECT_EQ(m.offset, next[m.partition]) << "partition " << m.partition;
+    next[m.partition] = m.offset + 1;
+  }
+  for (const auto& [p, n] : records) EXPECT_EQ(next[p], n) << "partition " << p;
+}
+
+TEST_F(BusTest, SeekAfterAssignmentRereadsFromTheGivenOffset) {
+  constexpr int kCount = 240;
+  std::unique_ptr<Producer> producer = MakeProducer(ProducerOpts());
+  ASSERT_NE(producer, nullptr);
+  std::vector<OutgoingMessage> batch;
+  for (int i = 0; i < kCount; ++i) batch.push_back(Event(i, 24));
+  std::map<int32_t, int64_t> records;
+  for (const Delivery& d : producer->ProduceAll(batch, seconds(30))) {
+    ASSERT_TRUE(d.status.ok()) << d.status.ToString();
+    ++records[d.partition];
+  }
+
+  std::unique_ptr<Consumer> consumer = MakeConsumer(GroupOpts("seek"));
+  ASSERT_NE(consumer, nullptr);
+  ASSERT_TRUE(consumer->Subscribe({kTopic}).ok());
+  std::vector<TopicPartition> assigned;
+  ASSERT_EQ(ConsumeExactly(*consumer, kCount, seconds(30), milliseconds(0)).size(),
+            static_cast<size_t>(kCount));
+  Result<std::vector<TopicPartition>> assignment = consumer->Assignment();
+  ASSERT_TRUE(assignment.ok());
+  EXPECT_EQ(assignment->size(), static_cast<size_t>(kPartitions));
+
+  const int32_t partition = records.begin()->first;
+  const int64_t n = records.begin()->second;
+  Status sought = consumer->Seek({kTopic, partition, n / 3}, seconds(5));
+  ASSERT_TRUE(sought.ok()) << sought.ToString();
+  const std::vector<Message> again = ConsumeExactly(*consumer, n - n / 3, seconds(10));
+  ASSERT_EQ(again.size(), static_cast<size_t>(n - n / 3));
+  for (size_t i = 0; i < again.size(); ++i) {
+    EXPECT_EQ(again[i].partition, partition);
+    EXPECT_EQ(again[i].offset, n / 3 + static_cast<int64_t>(i));
+  }
+}
+
+// One group member polled by its own thread; what it owns follows the events Poll returns.
+class PolledMember {
+ public:
+  explicit PolledMember(std::unique_ptr<Consumer> consumer) : consumer_(std::move(consumer)) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~PolledMember() { Join(); }
+
+  void Join() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  std::set<TopicPartition> owned() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return owned_;
+  }
+  std::vector<ConsumerEvent> rebalances() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return rebalances_;
+  }
+
+ private:
+  void Loop() {
+    ASSERT_TRUE(consumer_->Subscribe({kTopic}).ok());
+    const auto deadline = steady_clock::now() + seconds(40);
+    while (!stop_ && steady_clock::now() < deadline) {
+      Result<std::vector<ConsumerEvent>> events = consumer_->Poll(milliseconds(50));
+      ASSERT_TRUE(events.ok()) << events.status().ToString();
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const ConsumerEvent& e : *events) {
+        if (e.kind == ConsumerEvent::Kind::kAssigned) {
+          owned_.insert(e.partitions.begin(), e.partitions.end());
+          rebalances_.push_back(e);
+        } else if (e.kind == ConsumerEvent::Kind::kRevoked) {
+          for (const TopicPartition& tp : e.partitions) owned_.erase(tp);
+          rebalances_.push_back(e);
+        }
+      }
+    }
+    EXPECT_TRUE(consumer_->Close().ok());
+  }
+
+  std::unique_ptr<Consumer> consumer_;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mu_;
+  std::set<TopicPartition> owned_;
+  std::vector<ConsumerEvent> rebalances_;
+  std::thread thread_;
+};
+
+// Waits (bounded) until `done` holds, checking every 20 ms.
+template <typename Pred>
+bool WaitFor(Pred done, milliseconds limit) {
+  const auto deadline = steady_clock::now() + limit;
+  for (int i = 0; i < 100000 && steady_clock::now() < deadline; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  return done();
+}
+
+TEST_F(BusTest, SecondMemberTakesOverHalfThePartitionsCooperatively) {
+  PolledMember first(MakeConsumer(GroupOpts("cooperative")));
+  ASSERT_TRUE(WaitFor([&] { return first.owned().size() == kPartitions; }, seconds(15)));
+
+  PolledMember second(MakeConsumer(GroupOpts("cooperative")));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return first.owned().size() == kPartitions / 2 && second.owned().size() == kPartitions / 2;
+      },
+      seconds(25)))
+      << first.owned().size() << " + " << second.owned().size();
+  std::set<TopicPartition> all = first.owned();
+  for (const TopicPartition& tp : second.owned()) EXPECT_TRUE(all.insert(tp).second);
+  EXPECT_EQ(all.size(), static_cast<size_t>(kPartitions));
+
+  // The first member gave up exactly what the second got, in a handover (not lost), and kept
+  // the rest without a revocation: that is cooperative rebalancing.
+  const std::vector<ConsumerEvent> events = first.rebalances();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].kind, ConsumerEvent::Kind::kAssigned);
+  EXPECT_EQ(events[0].partitions.size(), static_cast<size_t>(kPartitions));
+  EXPECT_EQ(events[1].kind, ConsumerEvent::Kind::kRevoked);
+  EXPECT_FALSE(events[1].lost);
+  const std::set<TopicPartition> given(events[1].partitions.begin(), events[1].partitions.end());
+  EXPECT_EQ(given, second.owned());
+  first.Join();
+  second.Join();
+}
+
+TEST_F(BusTest, ProducerKeepsGoingThroughFiveSecondBrokerOutageWithoutLossOrDuplicates) {
+  constexpr int kCount = 3000;
+  constexpr int kMembers = 300;
+  ProducerOptions options = ProducerOpts();
+  // Reconnect to the returning broker promptly (librdkafka backs off up to 10 s by default).
+  options.properties["reconnect.backoff.max.ms"] = "500";
+  std::unique_ptr<Producer> producer = MakeProducer(options);
+  ASSERT_NE(producer, nullptr);
+
+  std::atomic<int> ok{0};
+  std::atomic<int> failed{0};
+  std::atomic<bool> outage{false};
+  std::atomic<int> acked_during_outage{0};
+  std::mutex mu;
+  std::string first_error;
+  auto on_delivery = [&](const Delivery& d) {
+    if (d.status.ok()) {
+      ++ok;
+      if (outage) ++acked_during_outage;
+    } else {
+      ++failed;
+      std::lock_guard<std::mutex> lock(mu);
+      if (first_error.empty()) first_error = d.status.ToString();
+    }
+  };
+
+  // ~7.5 s of steady traffic; broker 2 is down from ~1 s to ~6 s.
+  const auto start = steady_clock::now();
+  bool went_down = false;
+  bool came_up = false;
+  for (int i = 0; i < kCount; ++i) {
+    const auto elapsed = steady_clock::now() - start;
+    if (!went_down && elapsed >= seconds(1)) {
+      Result<std::string> reply = broker_->Control("broker-down 2");
+      ASSERT_TRUE(reply.ok() && reply->rfind("OK", 0) == 0) << reply.status().ToString();
+      outage = true;
+      went_down = true;
+    }
+    if (went_down && !came_up && elapsed >= seconds(6)) {
+      Result<std::string> reply = broker_->Control("broker-up 2");
+      ASSERT_TRUE(reply.ok() && reply->rfind("OK", 0) == 0) << reply.status().ToString();
+      outage = false;
+      came_up = true;
+    }
+    ASSERT_TRUE(producer->Produce(Event(i, kMembers), on_delivery).ok());
+    std::this_thread::sleep_for(milliseconds(2));
+  }
+  if (!came_up) {
+    ASSERT_TRUE(broker_->Control("broker-up 2").ok());
+    outage = false;
+  }
+  Status flushed = producer->Flush(seconds(60));
+  ASSERT_TRUE(flushed.ok()) << flushed.ToString();
+  EXPECT_EQ(ok.load(), kCount);
+  EXPECT_EQ(failed.load(), 0) << first_error;
+  // Partitions led by brokers 1 and 3 kept taking records while broker 2 was down.
+  EXPECT_GT(acked_during_outage.load(), 100);
+
+  EXPECT_EQ(RecordsInLog(*broker_), kCount);
+  ExpectExactlyOnceInKeyOrder(ReadAll(broker_->bootstrap_servers(), kCount), kCount, kMembers);
+}
+
+TEST_F(BusTest, RetriesInjectedNotLeaderProduceErrorsWithoutLossOrDuplicates) {
+  constexpr int kCount = 1000;
+  constexpr int kMembers = 100;
+  Result<std::string> reply = broker_->Control("request-errors Produce 5 NOT_LEADER_FOR_PARTITION");
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  ASSERT_EQ(*reply, "OK next 5 Produce requests fail with NOT_LEADER_FOR_PARTITION");
+
+  std::unique_ptr<Producer> producer = MakeProducer(ProducerOpts());
+  ASSERT_NE(producer, nullptr);
+  std::vector<OutgoingMessage> batch;
+  for (int i = 0; i < kCount; ++i) batch.push_back(Event(i, kMembers));
+  const std::vector<Delivery> deliveries = producer->ProduceAll(batch, seconds(60));
+  ASSERT_EQ(deliveries.size(), static_cast<size_t>(kCount));
+  for (const Delivery& d : deliveries) ASSERT_TRUE(d.status.ok()) << d.status.ToString();
+
+  EXPECT_EQ(RecordsInLog(*broker_), kCount);
+  ExpectExactlyOnceInKeyOrder(ReadAll(broker_->bootstrap_servers(), kCount), kCount, kMembers);
+}
+
+TEST_F(BusTest, ReportsIdempotenceSequenceDesyncAsFatalAborted) {
+  Result<std::string> reply =
+      broker_->Control("request-errors Produce 1 OUT_OF_ORDER_SEQUENCE_NUMBER");
+  ASSERT_TRUE(reply.ok() && reply->rfind("OK", 0) == 0) << reply.status().ToString();
+  std::unique_ptr<Producer> producer = MakeProducer(ProducerOpts());
+  ASSERT_NE(producer, nullptr);
+  std::vector<OutgoingMessage> batch;
+  for (int i = 0; i < 20; ++i) batch.push_back(Event(i, 20));
+  int fatal = 0;
+  for (const Delivery& d : producer->ProduceAll(batch, seconds(30))) {
+    if (d.status.ok()) continue;
+    EXPECT_TRUE(IsFatal(d.status)) << d.status.ToString();
+    EXPECT_FALSE(IsRetriable(d.status));
+    ++fatal;
+  }
+  EXPECT_GT(fatal, 0);
+  EXPECT_EQ(producer->FatalError().code(), StatusCode::kAborted);
+  EXPECT_NE(producer->FatalError().message().find("OUT_OF_ORDER_SEQUENCE_NUMBER"),
+            std::string::npos);
+  // A fatal producer takes nothing more.
+  EXPECT_EQ(producer->Produce(Event(0, 20), nullptr).code(), StatusCode::kAborted);
+}
+
+// Kafka's Java murmur2 (org.apache.kafka.common.utils.Utils.murmur2), the partitioner contract.
+int32_t JavaMurmur2(const std::string& key) {
+  const uint32_t m = 0x5bd1e995;
+  const size_t length = key.size();
+  uint32_t h = 0x9747b28c ^ static_cast<uint32_t>(length);
+  const auto byte = [&](size_t i) { return static_cast<uint32_t>(static_cast<uint8_t>(key[i])); };
+  for (size_t i = 0; i + 4 <= length; i += 4) {
+    uint32_t k = byte(i) | byte(i + 1) << 8 | byte(i + 2) << 16 | byte(i + 3) << 24;
+    k *= m;
+    k ^= k >> 24;
+    k *= m;
+    h *= m;
+    h ^= k;
+  }
+  const size_t tail = length & ~size_t{3};
+  switch (length % 4) {
+    case 3:
+      h ^= byte(tail + 2) << 16;
+      [[fallthrough]];
+    case 2:
+      h ^= byte(tail + 1) << 8;
+      [[fallthrough]];
+    case 1:
+      h ^= byte(tail);
+      h *= m;
+  }
+  h ^= h >> 13;
+  h *= m;
+  h ^= h >> 15;
+  return static_cast<int32_t>(h);
+}
+
+int32_t JavaPartition(const std::string& key, int32_t partitions) {
+  return static_cast<int32_t>((static_cast<uint32_t>(JavaMurmur2(key)) & 0x7fffffff) %
+                              static_cast<uint32_t>(partitions));
+}
+
+TEST(JavaMurmur2Test, MatchesKafkaTestVectors) {
+  EXPECT_EQ(JavaMurmur2("21"), -973932308);
+  EXPECT_EQ(JavaMurmur2("foobar"), -790332482);
+  EXPECT_EQ(JavaMurmur2("a-little-bit-long-string"), -985981536);
+  EXPECT_EQ(JavaMurmur2("a-little-bit-longer-string"), -1486304829);
+  EXPECT_EQ(JavaMurmur2("lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8"), -58897971);
+  EXPECT_EQ(JavaMurmur2("abc"), 479470107);
+}
+
+TEST_F(BusTest, PlacesEachKeyWhereTheJavaClientWould) {
+  std::unique_ptr<Producer> producer = MakeProducer(ProducerOpts());
+  ASSERT_NE(producer, nullptr);
+  std::vector<OutgoingMessage> batch;
+  for (int member = 0; member < 100; ++member) batch.push_back(Event(member, 100));
+  const std::vector<Delivery> deliveries = producer->ProduceAll(batch, seconds(30));
+  for (size_t i = 0; i < batch.size(); ++i) {
+    ASSERT_TRUE(deliveries[i].status.ok()) << deliveries[i].status.ToString();
+    EXPECT_EQ(deliveries[i].partition, JavaPartition(batch[i].key, kPartitions)) << batch[i].key;
+  }
+}
+
+TEST_F(BusTest, PropertiesOverrideTheBuiltInSettings) {
+  ProducerOptions options = ProducerOpts();
+  options.properties["partitioner"] = "consistent";  // CRC32 instead of murmur2
+  std::unique_ptr<Producer> producer = MakeProducer(options);
+  ASSERT_NE(producer, nullptr);
+  std::vector<OutgoingMessage> batch;
+  for (int member = 0; member < 100; ++member) batch.push_back(Event(member, 100));
+  const std::vector<Delivery> deliveries = producer->ProduceAll(batch, seconds(30));
+  int elsewhere = 0;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    ASSERT_TRUE(deliveries[i].status.ok()) << deliveries[i].status.ToString();
+    if (deliveries[i].partition != JavaPartition(batch[i].key, kPartitions)) ++elsewhere;
+  }
+  EXPECT_GT(elsewhere, 50);
+}
+
+// Regression: the mock never sets TCP_NODELAY, so each small request/response pair waited
+// ~40 ms for a delayed ACK. The devbroker sets it on its listening sockets.
+TEST_F(BusTest, AcknowledgesOneRecordAtATimeWithoutDelayedAckStalls) {
+  constexpr int kRounds = 40;
+  ProducerOptions options = ProducerOpts();
+  options.linger_ms = 0;
+  std::unique_ptr<Producer> producer = MakeProducer(options);
+  ASSERT_NE(producer, nullptr);
+  // Warm up: metadata, producer id, connections.
+  ASSERT_TRUE(producer->ProduceAll({Event(0, 1)}, seconds(10))[0].status.ok());
+
+  std::vector<double> ms;
+  for (int i = 1; i <= kRounds; ++i) {
+    const auto t0 = steady_clock::now();
+    const std::vector<Delivery> d = producer->ProduceAll({Event(i, 1)}, seconds(10));
+    ASSERT_TRUE(d[0].status.ok()) << d[0].status.ToString();
+    ms.push_back(std::chrono::duration<double, std::milli>(steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  const double median = ms[ms.size() / 2];
+  std::printf("produce round trip with TCP_NODELAY: median %.2f ms, max %.2f ms\n", median,
+              ms.back());
+  EXPECT_LT(median, 15.0);
+}
+
+TEST(BusConfigTest, RejectsUnknownLibrdkafkaPropertyNamingIt) {
+  ProducerOptions producer_options;
+  producer_options.bootstrap_servers = "127.0.0.1:1";
+  producer_options.properties["no.such.property"] = "1";
+  Result<std::unique_ptr<Producer>> producer = Producer::Create(producer_options);
+  ASSERT_FALSE(producer.ok());
+  EXPECT_EQ(producer.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(producer.status().message().find("no.such.property"), std::string::npos);
+
+  ConsumerOptions consumer_options;
+  consumer_options.bootstrap_servers = "127.0.0.1:1";
+  consumer_options.properties["session.timeout.ms"] = "not-a-number";
+  Result<std::unique_ptr<Consumer>> consumer = Consumer::Create(consumer_options);
+  ASSERT_FALSE(consumer.ok());
+  EXPECT_EQ(consumer.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(consumer.status().message().find("session.timeout.ms"), std::string::npos);
+}
+
+TEST(BusConfigTest, ReportsUnreachableClusterAsRetriableDeadlineExceeded) {
+  ProducerOptions options;
+  options.bootstrap_servers = "127.0.0.1:1";  // nothing listens on port 1
+  options.message_timeout_ms = 300;
+  Result<std::unique_ptr<Producer>> producer = Producer::Create(options);
+  ASSERT_TRUE(producer.ok()) << producer.status().ToString();
+  const std::vector<Delivery> deliveries =
+      (*producer)->ProduceAll({Event(0, 1), Event(1, 1)}, seconds(10));
+  ASSERT_EQ(deliveries.size(), 2u);
+  for (const Delivery& d : deliveries) {
+    EXPECT_EQ(d.status.code(), StatusCode::kDeadlineExceeded) << d.status.ToString();
+    EXPECT_TRUE(IsRetriable(d.status));
+    EXPECT_FALSE(IsFatal(d.status));
+  }
+  EXPECT_TRUE((*producer)->FatalError().ok());
+}
+
+TEST(BusConfigTest, SubscribeWithoutGroupIsInvalidArgument) {
+  ConsumerOptions options;
+  options.bootstrap_servers = "127.0.0.1:1";
+  Result<std::unique_ptr<Consumer>> consumer = Consumer::Create(options);
+  ASSERT_TRUE(consumer.ok()) << consumer.status().ToString();
+  EXPECT_EQ((*consumer)->Subscribe({kTopic}).code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace claims::bus

@@ -1,0 +1,367 @@
+#include "libs/bus/consumer.h"
+
+#include <librdkafka/rdkafka.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <utility>
+
+#include "libs/bus/errors.h"
+#include "libs/bus/kafka_status.h"
+
+namespace claims::bus {
+
+struct Consumer::Impl {
+  ConsumerOptions options;
+  rd_kafka_t* rk = nullptr;
+  bool closed = false;
+  bool subscribed = false;
+  // Rebalances seen inside librdkafka's callback, handed to the caller by the next Poll.
+  std::vector<ConsumerEvent> rebalances;
+};
+
+namespace {
+
+using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t,
+                                      decltype(&rd_kafka_topic_partition_list_destroy)>;
+
+PartitionList NewList(int size) {
+  return PartitionList(rd_kafka_topic_partition_list_new(size),
+                       &rd_kafka_topic_partition_list_destroy);
+}
+
+PartitionList ToList(const std::vector<TopicPartitionOffset>& offsets) {
+  PartitionList list = NewList(static_cast<int>(offsets.size()));
+  for (const auto& o : offsets) {
+    rd_kafka_topic_partition_list_add(list.get(), o.topic.c_str(), o.partition)->offset = o.offset;
+  }
+  return list;
+}
+
+std::vector<TopicPartition> FromList(const rd_kafka_topic_partition_list_t* list) {
+  std::vector<TopicPartition> out;
+  if (list == nullptr) return out;
+  for (int i = 0; i < list->cnt; ++i) {
+    out.push_back(TopicPartition{list->elems[i].topic, list->elems[i].partition});
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string Describe(const TopicPartition& tp) {
+  return tp.topic + "[" + std::to_string(tp.partition) + "]";
+}
+
+// The first per-partition error of `list`, as a Status.
+Status FirstPartitionError(rd_kafka_t* rk, const rd_kafka_topic_partition_list_t* list,
+                           const std::string& what) {
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& e = list->elems[i];
+    if (e.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return internal::FromKafka(rk, e.err,
+                                 what + " " + Describe(TopicPartition{e.topic, e.partition}));
+    }
+  }
+  return Status::Ok();
+}
+
+void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                 void* opaque) {
+  auto* impl = static_cast<Consumer::Impl*>(opaque);
+  const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+  ConsumerEvent event;
+  event.partitions = FromList(parts);
+  Status applied;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    event.kind = ConsumerEvent::Kind::kAssigned;
+    applied = cooperative
+                  ? internal::FromKafkaError(rk, rd_kafka_incremental_assign(rk, parts), "assign")
+                  : internal::FromKafka(rk, rd_kafka_assign(rk, parts), "assign");
+  } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+    event.kind = ConsumerEvent::Kind::kRevoked;
+    event.lost = rd_kafka_assignment_lost(rk) != 0;
+    applied = cooperative ? internal::FromKafkaError(rk, rd_kafka_incremental_unassign(rk, parts),
+                                                     "unassign")
+                          : internal::FromKafka(rk, rd_kafka_assign(rk, nullptr), "unassign");
+  } else {
+    event.kind = ConsumerEvent::Kind::kRevoked;
+    event.lost = true;
+    applied = internal::FromKafka(rk, err, "rebalance");
+    (void)rd_kafka_assign(rk, nullptr);
+  }
+  if (impl->closed) return;
+  if (!event.partitions.empty()) impl->rebalances.push_back(std::move(event));
+  if (!applied.ok()) {
+    ConsumerEvent error;
+    error.kind = ConsumerEvent::Kind::kError;
+    error.error = applied;
+    impl->rebalances.push_back(std::move(error));
+  }
+  // Return from the current poll so the caller sees the rebalance right away.
+  rd_kafka_yield(rk);
+}
+
+Message ToMessage(const rd_kafka_message_t* m) {
+  Message out;
+  out.topic = rd_kafka_topic_name(m->rkt);
+  out.partition = m->partition;
+  out.offset = m->offset;
+  out.has_key = m->key != nullptr;
+  if (m->key != nullptr) out.key.assign(static_cast<const char*>(m->key), m->key_len);
+  if (m->payload != nullptr) out.value.assign(static_cast<const char*>(m->payload), m->len);
+  rd_kafka_timestamp_type_t type;
+  out.timestamp_ms = rd_kafka_message_timestamp(m, &type);
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name;
+    const void* value;
+    size_t size;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++i) {
+      out.headers.push_back(Header{name, value == nullptr
+                                             ? std::string()
+                                             : std::string(static_cast<const char*>(value), size)});
+    }
+  }
+  return out;
+}
+
+std::atomic<int> assign_only_groups{0};
+
+int ToMs(std::chrono::milliseconds d) {
+  return static_cast<int>(std::clamp<int64_t>(d.count(), 0, 24LL * 3600 * 1000));
+}
+
+}  // namespace
+
+Consumer::Consumer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<std::unique_ptr<Consumer>> Consumer::Create(const ConsumerOptions& options) {
+  std::vector<std::pair<std::string, std::string>> props = {
+      {"bootstrap.servers", options.bootstrap_servers},
+      {"client.id", options.client_id},
+      {"partition.assignment.strategy", "cooperative-sticky"},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"isolation.level", "read_committed"},
+      {"auto.offset.reset", "earliest"},
+      {"session.timeout.ms", std::to_string(options.session_timeout_ms)},
+      {"fetch.wait.max.ms", std::to_string(options.fetch_wait_max_ms)},
+      {"socket.nagle.disable", "true"},
+  };
+  // librdkafka needs a group.id even to read assigned partitions; an Assign-only consumer gets a
+  // private one that it never joins and never commits to.
+  props.emplace_back("group.id", options.group_id.empty()
+                                     ? "claims-assign-only-" + std::to_string(getpid()) + "-" +
+                                           std::to_string(++assign_only_groups)
+                                     : options.group_id);
+  for (const auto& kv : options.properties) props.push_back(kv);
+  Result<rd_kafka_conf_t*> conf = internal::MakeConf(props);
+  if (!conf.ok()) return conf.status();
+
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  rd_kafka_conf_set_opaque(*conf, impl.get());
+  rd_kafka_conf_set_rebalance_cb(*conf, &OnRebalance);
+
+  char errstr[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, *conf, errstr, sizeof(errstr));
+  if (rk == nullptr) {
+    rd_kafka_conf_destroy(*conf);
+    return InvalidArgument(std::string("create kafka consumer: ") + errstr);
+  }
+  impl->rk = rk;
+  // Rebalances and errors arrive through the consumer queue, hence through Poll.
+  rd_kafka_poll_set_consumer(rk);
+  return std::unique_ptr<Consumer>(new Consumer(std::move(impl)));
+}
+
+Consumer::~Consumer() {
+  (void)Close();
+  rd_kafka_destroy(impl_->rk);
+}
+
+Status Consumer::Subscribe(const std::vector<std::string>& topics) {
+  if (impl_->closed) return FailedPrecondition("consumer is closed");
+  if (impl_->options.group_id.empty()) return InvalidArgument("subscribe needs a group_id");
+  PartitionList list = NewList(static_cast<int>(topics.size()));
+  for (const auto& t : topics) {
+    rd_kafka_topic_partition_list_add(list.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  Status s = internal::FromKafka(impl_->rk, rd_kafka_subscribe(impl_->rk, list.get()), "subscribe");
+  if (s.ok()) impl_->subscribed = true;
+  return s;
+}
+
+Status Consumer::Assign(const std::vector<TopicPartitionOffset>& partitions) {
+  if (impl_->closed) return FailedPrecondition("consumer is closed");
+  if (impl_->subscribed) return FailedPrecondition("assign on a subscribed consumer");
+  PartitionList list = ToList(partitions);
+  return internal::FromKafka(impl_->rk, rd_kafka_assign(impl_->rk, list.get()), "assign");
+}
+
+Result<std::vector<ConsumerEvent>> Consumer::Poll(std::chrono::milliseconds timeout,
+                                                  size_t max_events) {
+  if (impl_->closed) return FailedPrecondition("consumer is closed");
+  std::vector<ConsumerEvent> out;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (out.size() < max_events) {
+    int wait_ms = 0;
+    if (out.empty()) {
+      wait_ms = ToMs(std::chrono::ceil<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now()));
+    }
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(impl_->rk, wait_ms);
+    for (auto& r : impl_->rebalances) out.push_back(std::move(r));
+    impl_->rebalances.clear();
+    if (m == nullptr) {
+      if (out.empty() && std::chrono::steady_clock::now() < deadline) continue;
+      break;
+    }
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      ConsumerEvent event;
+      event.kind = ConsumerEvent::Kind::kMessage;
+      event.message = ToMessage(m);
+      out.push_back(std::move(event));
+    } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      std::string context = "consume";
+      if (m->rkt != nullptr) {
+        context += " " + Describe(TopicPartition{rd_kafka_topic_name(m->rkt), m->partition});
+      }
+      Status error = internal::FromKafka(impl_->rk, m->err, context, rd_kafka_message_errstr(m));
+      if (IsFatal(error)) {
+        rd_kafka_message_destroy(m);
+        return error;
+      }
+      ConsumerEvent event;
+      event.kind = ConsumerEvent::Kind::kError;
+      event.error = std::move(error);
+      out.push_back(std::move(event));
+    }
+    rd_kafka_message_destroy(m);
+  }
+  return out;
+}
+
+Status Consumer::Commit(const std::vector<TopicPartitionOffset>& offsets,
+                        std::chrono::milliseconds timeout) {
+  if (impl_->closed) return FailedPrecondition("consumer is closed");
+  if (impl_->options.group_id.empty()) return FailedPrecondition("commit needs a group_id");
+  if (offsets.empty()) return Status::Ok();
+  PartitionList list = ToList(offsets);
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(impl_->rk);
+  Status result = internal::FromKafka(
+      impl_->rk, rd_kafka_commit_queue(impl_->rk, list.get(), queue, nullptr, nullptr), "commit");
+  if (result.ok()) {
+    rd_kafka_event_t* event = nullptr;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (event == nullptr && std::chrono::steady_clock::now() < deadline) {
+      event = rd_kafka_queue_poll(queue, ToMs(std::chrono::ceil<std::chrono::milliseconds>(
+                                             deadline - std::chrono::steady_clock::now())));
+      if (event != nullptr && rd_kafka_event_type(event) != RD_KAFKA_EVENT_OFFSET_COMMIT) {
+        rd_kafka_event_destroy(event);
+        event = nullptr;
+      }
+    }
+    if (event == nullptr) {
+      result = Status(StatusCode::kDeadlineExceeded,
+                      "commit: no answer within " + std::to_string(timeout.count()) + " ms");
+    } else {
+      result = internal::FromKafka(impl_->rk, rd_kafka_event_error(event), "commit",
+                                   rd_kafka_event_error_string(event));
+      if (result.ok()) {
+        const rd_kafka_topic_partition_list_t* done = rd_kafka_event_topic_partition_list(event);
+        if (done != nullptr) result = FirstPartitionError(impl_->rk, done, "commit");
+      }
+      rd_kafka_event_destroy(event);
+    }
+  }
+  rd_kafka_queue_destroy(queue);
+  return result;
+}
+
+Result<std::optional<int64_t>> Consumer::Committed(const TopicPartition& partition,
+                                                   std::chrono::milliseconds timeout) {
+  if (impl_->closed) return FailedPrecondition("consumer is closed");
+  PartitionList list = NewList(1);
+  rd_kafka_topic_partition_list_add(list.get(), partition.topic.c_str(), partition.partition);
+  const std::string what = "committed offset of " + Describe(partition);
+  Status s = internal::FromKafka(impl_->rk,
+                                 rd_kafka_committed(impl_->rk, list.get(), ToMs(timeout)), what);
+  if (!s.ok()) return s;
+  if (s = FirstPartitionError(impl_->rk, list.get(), "committed offset of"); !s.ok()) return s;
+  const int64_t offset = list->elems[0].offset;
+  if (offset < 0) return std::optional<int64_t>();
+  return std::optional<int64_t>(offset);
+}
+
+Status Consumer::Seek(const TopicPartitionOffset& position, std::chrono::milliseconds timeout) {
+  if (impl_->closed) return FailedPrecondition("consumer is closed");
+  PartitionList list = ToList({position});
+  const std::string what = "seek " + Describe(TopicPartition{position.topic, position.partition}) +
+                           " to " + std::to_string(position.offset);
+  Status s = internal::FromKafkaError(
+      impl_->rk, rd_kafka_seek_partitions(impl_->rk, list.get(), ToMs(timeout)), what);
+  if (!s.ok()) return s;
+  return FirstPartitionError(impl_->rk, list.get(), "seek");
+}
+
+Result<std::vector<TopicPartition>> Consumer::Assignment() {
+  if (impl_->closed) return FailedPrecondition("consumer is closed");
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  Status s = internal::FromKafka(impl_->rk, rd_kafka_assignment(impl_->rk, &raw), "assignment");
+  if (!s.ok()) return s;
+  PartitionList list(raw, &rd_kafka_topic_partition_list_destroy);
+  return FromList(list.get());
+}
+
+Result<std::pair<int64_t, int64_t>> Consumer::Watermarks(const TopicPartition& partition,
+                                                         std::chrono::milliseconds timeout) {
+  if (impl_->closed) return FailedPrecondition("consumer is closed");
+  int64_t low = -1;
+  int64_t high = -1;
+  Status s = internal::FromKafka(
+      impl_->rk,
+      rd_kafka_query_watermark_offsets(impl_->rk, partition.topic.c_str(), partition.partition,
+                                       &low, &high, ToMs(timeout)),
+      "watermarks of " + Describe(partition));
+  if (!s.ok()) return s;
+  return std::make_pair(low, high);
+}
+
+Result<int32_t> Consumer::PartitionCount(const std::string& topic,
+                                         std::chrono::milliseconds timeout) {
+  if (impl_->closed) return FailedPrecondition("consumer is closed");
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(impl_->rk, topic.c_str(), nullptr);
+  if (rkt == nullptr) {
+    return internal::FromKafka(impl_->rk, rd_kafka_last_error(), "topic " + topic);
+  }
+  const rd_kafka_metadata_t* md = nullptr;
+  Status s = internal::FromKafka(
+      impl_->rk, rd_kafka_metadata(impl_->rk, 0, rkt, &md, ToMs(timeout)), "metadata of " + topic);
+  rd_kafka_topic_destroy(rkt);
+  if (!s.ok()) return s;
+  Result<int32_t> out = NotFound("topic " + topic + " is not in the metadata");
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    if (topic != md->topics[i].topic) continue;
+    if (md->topics[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      out = internal::FromKafka(impl_->rk, md->topics[i].err, "metadata of " + topic);
+    } else {
+      out = md->topics[i].partition_cnt;
+    }
+  }
+  rd_kafka_metadata_destroy(md);
+  return out;
+}
+
+Status Consumer::Close() {
+  if (impl_->closed) return Status::Ok();
+  impl_->closed = true;
+  impl_->rebalances.clear();
+  return internal::FromKafka(impl_->rk, rd_kafka_consumer_close(impl_->rk), "close consumer");
+}
+
+}  // namespace claims::bus
