@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <ostream>
 #include <sstream>
 
 #include "libs/domain/codec/plan_loader.h"
@@ -63,6 +64,7 @@ struct MalformedCase {
   const char* from;
   const char* to;
   const char* violation;
+  friend void PrintTo(const MalformedCase& c, std::ostream* os) { *os << c.name; }
 };
 
 class MalformedCaseTest : public ::testing::TestWithParam<MalformedCase> {};

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <ostream>
 #include <sstream>
 
 #include "libs/crypto/sha256.h"
@@ -78,6 +79,7 @@ struct BadPlanCase {
   const char* to;
   const char* field;        // expected field path (after "file:line: ")
   const char* line_anchor;  // text whose line the violation must point at
+  friend void PrintTo(const BadPlanCase& c, std::ostream* os) { *os << c.name; }
 };
 
 class BadPlanTest : public ::testing::TestWithParam<BadPlanCase> {};
