@@ -106,6 +106,10 @@ void WriteBatch::Put(std::string_view cf, std::string_view key, std::string_view
   ops_.push_back(Op{OpKind::kPut, std::string(cf), std::string(key), std::string(value)});
 }
 
+void WriteBatch::Append(const WriteBatch& other) {
+  ops_.insert(ops_.end(), other.ops_.begin(), other.ops_.end());
+}
+
 void WriteBatch::Delete(std::string_view cf, std::string_view key) {
   ops_.push_back(Op{OpKind::kDelete, std::string(cf), std::string(key), {}});
 }

@@ -62,6 +62,9 @@ class WriteBatch {
   // bytes, partition and next_offset non-negative; Write checks this.
   void SetOffset(std::string_view topic, int32_t partition, int64_t next_offset);
 
+  // Adds every operation of `other`, after those already here.
+  void Append(const WriteBatch& other);
+
   void Clear() { ops_.clear(); }
   bool empty() const { return ops_.empty(); }
   // Number of operations added.

@@ -1,0 +1,262 @@
+#include "libs/processor/processor.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <thread>
+
+namespace claims::processor {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Operational log lines; never personal data (only topics, partitions, offsets, statuses).
+void Log(const std::string& line) { std::fprintf(stderr, "processor: %s\n", line.c_str()); }
+
+}  // namespace
+
+struct Processor::Partition {
+  std::unique_ptr<PartitionFold> fold;
+  int64_t next_offset = 0;   // offset of the next record to fold
+  int64_t silent_until = 0;  // records before this offset fold without publishing
+  std::vector<bus::Message> pending;
+  // Records of this partition still in the current Poll result were fetched before the Seek
+  // that Restore made; they are dropped.
+  bool drop_rest_of_poll = false;
+  bool stalled = false;
+  Clock::time_point retry_at;
+  std::chrono::milliseconds backoff{0};
+};
+
+Processor::Processor(ProcessorOptions options, bus::Consumer& consumer, bus::Producer& producer,
+                     store::StateStore& store, FoldFactory factory)
+    : options_(std::move(options)),
+      consumer_(consumer),
+      producer_(producer),
+      store_(store),
+      factory_(std::move(factory)) {}
+
+Processor::~Processor() = default;
+
+void Processor::Reset(int32_t partition, const Status& why) {
+  Partition& part = *partitions_[partition];
+  part.fold.reset();
+  part.pending.clear();
+  part.stalled = true;
+  part.backoff = std::clamp(part.backoff * 2, options_.min_backoff, options_.max_backoff);
+  part.retry_at = Clock::now() + part.backoff;
+  Log("partition " + std::to_string(partition) + " reset, retry in " +
+      std::to_string(part.backoff.count()) + " ms: " + why.ToString());
+}
+
+Status Processor::Restore(int32_t partition) {
+  auto& slot = partitions_[partition];
+  const std::chrono::milliseconds previous_backoff = slot ? slot->backoff : options_.min_backoff;
+  slot = std::make_unique<Partition>();
+  slot->backoff = previous_backoff;
+  Partition& part = *slot;
+
+  Result<std::optional<int64_t>> stored = store_.ReadOffset(options_.input_topic, partition);
+  if (!stored.ok()) return stored.status();  // the store itself failed: a restart must handle it
+  Result<std::optional<int64_t>> committed =
+      consumer_.Committed({options_.input_topic, partition}, options_.broker_timeout);
+  if (!committed.ok()) {
+    Reset(partition, committed.status());
+    return Status::Ok();
+  }
+  Result<std::unique_ptr<PartitionFold>> fold = factory_(partition, store_);
+  if (!fold.ok()) {
+    Reset(partition, fold.status());
+    return Status::Ok();
+  }
+  part.fold = std::move(fold).value();
+  part.next_offset = stored->value_or(0);
+  part.silent_until = std::max(part.next_offset, committed->value_or(0));
+  const Status seek =
+      consumer_.Seek({options_.input_topic, partition, part.next_offset}, options_.broker_timeout);
+  if (!seek.ok()) {
+    Reset(partition, seek);
+    return Status::Ok();
+  }
+  part.drop_rest_of_poll = true;
+  stats_.partitions_restored++;
+  Log("partition " + std::to_string(partition) + " restored at offset " +
+      std::to_string(part.next_offset) + "; group offset " +
+      (committed->has_value() ? std::to_string(**committed) : std::string("none")) + "; " +
+      std::to_string(part.silent_until - part.next_offset) + " records to fold silently");
+  return Status::Ok();
+}
+
+void Processor::Backoff() {
+  backoff_ = std::clamp(backoff_ * 2, options_.min_backoff, options_.max_backoff);
+  std::this_thread::sleep_for(backoff_);
+}
+
+Status Processor::ProcessBatch() {
+  store::WriteBatch all;
+  std::vector<bus::OutgoingMessage> outputs;
+  std::vector<bus::TopicPartitionOffset> commits;
+  uint64_t folded = 0;
+  uint64_t silent = 0;
+  for (auto& [p, part] : partitions_) {
+    if (part->stalled || part->pending.empty()) continue;
+    store::WriteBatch batch;
+    std::vector<bus::OutgoingMessage> outs;
+    Status status;
+    uint64_t part_silent = 0;
+    for (const bus::Message& m : part->pending) {
+      const size_t before = outs.size();
+      status = part->fold->Apply(m, batch, outs);
+      if (!status.ok()) break;
+      if (m.offset < part->silent_until) {
+        outs.resize(before);
+        ++part_silent;
+      }
+    }
+    if (!status.ok()) {
+      Reset(p, status);
+      stats_.batches_abandoned++;
+      continue;
+    }
+    const int64_t next = part->pending.back().offset + 1;
+    batch.SetOffset(options_.input_topic, p, next);
+    all.Append(batch);
+    outputs.insert(outputs.end(), std::make_move_iterator(outs.begin()),
+                   std::make_move_iterator(outs.end()));
+    commits.push_back({options_.input_topic, p, next});
+    folded += part->pending.size();
+    silent += part_silent;
+    part->pending.clear();
+  }
+  if (commits.empty()) return Status::Ok();
+  if (options_.test_hook) options_.test_hook(Step::kFolded, batches_done_);
+
+  if (!outputs.empty()) {
+    const std::vector<bus::Delivery> deliveries =
+        producer_.ProduceAll(outputs, options_.publish_timeout);
+    Status failed;
+    for (const bus::Delivery& d : deliveries) {
+      if (!d.status.ok()) {
+        failed = d.status;
+        break;
+      }
+    }
+    if (!failed.ok()) {
+      const Status fatal = producer_.FatalError();
+      if (!fatal.ok()) return fatal;
+      // Nothing is written: the store still reflects the offsets before this batch, so every
+      // partition of it folds again from there (and re-publishes identical outputs).
+      for (const bus::TopicPartitionOffset& c : commits) Reset(c.partition, failed);
+      stats_.batches_abandoned++;
+      Backoff();
+      return Status::Ok();
+    }
+  }
+  if (options_.test_hook) options_.test_hook(Step::kPublished, batches_done_);
+
+  const Status written = store_.Write(all);
+  if (!written.ok()) return written;
+  if (options_.test_hook) options_.test_hook(Step::kStoreWritten, batches_done_);
+
+  // The store's offset is what this replica resumes from; the group's offset only tells a new
+  // owner how far it may fold silently. A failed commit (a rebalance under way) loses nothing:
+  // at worst a new owner re-publishes outputs that consumers drop.
+  const Status committed = consumer_.Commit(commits, options_.broker_timeout);
+  if (!committed.ok()) {
+    stats_.group_commit_failures++;
+    Log("group commit failed (state is safe in the store): " + committed.ToString());
+  }
+  if (options_.test_hook) options_.test_hook(Step::kCommitted, batches_done_);
+
+  stats_.records_folded += folded;
+  stats_.records_silent += silent;
+  stats_.outputs_published += outputs.size();
+  stats_.batches_committed++;
+  ++batches_done_;
+  backoff_ = std::chrono::milliseconds(0);
+  return Status::Ok();
+}
+
+Status Processor::Run(const std::atomic<bool>& stop) {
+  Status s = consumer_.Subscribe({options_.input_topic});
+  if (!s.ok()) return s;
+  size_t pending = 0;
+  Clock::time_point batch_deadline;
+  const std::chrono::milliseconds idle_poll = std::chrono::milliseconds(50);
+
+  while (true) {
+    const bool stopping = stop.load();
+    if (!stopping) {
+      std::chrono::milliseconds timeout = idle_poll;
+      if (pending > 0) {
+        timeout = std::max(
+            std::chrono::milliseconds(0),
+            std::chrono::duration_cast<std::chrono::milliseconds>(batch_deadline - Clock::now()));
+      }
+      Result<std::vector<bus::ConsumerEvent>> events =
+          consumer_.Poll(timeout, options_.max_batch_records);
+      if (!events.ok()) return events.status();  // fatal
+      for (bus::ConsumerEvent& e : *events) {
+        switch (e.kind) {
+          case bus::ConsumerEvent::Kind::kAssigned:
+            for (const bus::TopicPartition& tp : e.partitions) {
+              if (tp.topic != options_.input_topic) continue;
+              s = Restore(tp.partition);
+              if (!s.ok()) return s;
+            }
+            break;
+          case bus::ConsumerEvent::Kind::kRevoked:
+            for (const bus::TopicPartition& tp : e.partitions) {
+              auto it = partitions_.find(tp.partition);
+              if (it == partitions_.end()) continue;
+              // Unfolded records are left to the next owner, which folds them the same way.
+              pending -= it->second->pending.size();
+              partitions_.erase(it);
+              Log("partition " + std::to_string(tp.partition) + (e.lost ? " lost" : " revoked"));
+            }
+            break;
+          case bus::ConsumerEvent::Kind::kError:
+            Log("consumer: " + e.error.ToString());
+            break;
+          case bus::ConsumerEvent::Kind::kMessage: {
+            auto it = partitions_.find(e.message.partition);
+            if (it == partitions_.end()) break;
+            Partition& part = *it->second;
+            if (part.stalled || part.drop_rest_of_poll) break;
+            if (e.message.offset < part.next_offset) break;  // already folded
+            if (pending == 0) batch_deadline = Clock::now() + options_.max_batch_time;
+            part.next_offset = e.message.offset + 1;
+            part.pending.push_back(std::move(e.message));
+            ++pending;
+            break;
+          }
+        }
+      }
+      for (auto& [p, part] : partitions_) part->drop_rest_of_poll = false;
+    }
+    // Retry stalled partitions whose backoff has passed.
+    const Clock::time_point now = Clock::now();
+    for (auto& [p, part] : partitions_) {
+      if (part->stalled && now >= part->retry_at && !stopping) {
+        s = Restore(p);
+        if (!s.ok()) return s;
+      }
+    }
+    if (pending > 0 &&
+        (stopping || pending >= options_.max_batch_records || Clock::now() >= batch_deadline)) {
+      s = ProcessBatch();
+      if (!s.ok()) return s;
+      pending = 0;
+      for (auto& [p, part] : partitions_) pending += part->pending.size();
+    }
+    if (stopping && pending == 0) break;
+    if (stopping) {
+      // Stalled partitions keep their records pending; they are not ours to finish now.
+      size_t unstalled = 0;
+      for (auto& [p, part] : partitions_) unstalled += part->stalled ? 0 : part->pending.size();
+      if (unstalled == 0) break;
+    }
+  }
+  return consumer_.Close();
+}
+
+}  // namespace claims::processor
