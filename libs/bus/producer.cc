@@ -20,27 +20,70 @@ struct Producer::Impl {
   std::atomic<bool> stop{false};
 
   // Records enqueued whose callback has not run yet; Flush waits on `drained`.
+  std::atomic<size_t> outstanding{0};
   mutable std::mutex mu;
   std::condition_variable drained;
-  size_t outstanding = 0;
 
   // Serves delivery reports (and errors, logs) from librdkafka's main queue until stopped.
   void DeliveryLoop() {
     while (!stop.load()) rd_kafka_queue_poll_callback(main_queue, 200);
   }
 
+  void Started() { outstanding.fetch_add(1, std::memory_order_relaxed); }
   void Finished() {
-    std::lock_guard<std::mutex> lock(mu);
-    if (--outstanding == 0) drained.notify_all();
+    if (outstanding.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard<std::mutex> lock(mu);
+      drained.notify_all();
+    }
   }
 };
 
 namespace {
 
-// The opaque of each record: who to tell, and which producer to tell about it.
+// The opaque of each record: whom to tell about its delivery.
 struct Pending {
-  Producer::Impl* impl;
+  virtual ~Pending() = default;
+  virtual void Deliver(Delivery delivery) = 0;
+  Producer::Impl* impl = nullptr;
+  bool delete_after_delivery = true;
+};
+
+struct CallbackPending : Pending {
   Producer::DeliveryCallback callback;
+  void Deliver(Delivery delivery) override {
+    if (callback) callback(delivery);
+  }
+};
+
+// The records of one ProduceAll. Kept alive by the call and, until the last report, by itself,
+// so that reports arriving after the call timed out still land somewhere.
+struct Batch {
+  struct Slot : Pending {
+    Batch* batch = nullptr;
+    size_t index = 0;
+    void Deliver(Delivery delivery) override { batch->Report(index, std::move(delivery)); }
+  };
+
+  explicit Batch(size_t n) : deliveries(n), reported(n, false), slots(n), remaining(n) {}
+
+  void Report(size_t index, Delivery delivery) {
+    std::shared_ptr<Batch> release;
+    std::lock_guard<std::mutex> lock(mu);
+    deliveries[index] = std::move(delivery);
+    reported[index] = true;
+    if (--remaining == 0) {
+      release = std::move(self);  // freed after the lock is released
+      done.notify_all();
+    }
+  }
+
+  std::mutex mu;
+  std::condition_variable done;
+  std::vector<Delivery> deliveries;
+  std::vector<bool> reported;
+  std::vector<Slot> slots;
+  size_t remaining;
+  std::shared_ptr<Batch> self;
 };
 
 void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* m, void* /*opaque*/) {
@@ -52,10 +95,42 @@ void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* m, void* /*opaque*/) {
   if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     delivery.status = internal::FromKafka(rk, m->err, "deliver to " + delivery.topic);
   }
-  if (pending->callback) pending->callback(delivery);
   Producer::Impl* impl = pending->impl;
-  delete pending;
+  pending->Deliver(std::move(delivery));
+  if (pending->delete_after_delivery) delete pending;
   impl->Finished();
+}
+
+// Enqueues one record with `pending` as its opaque, waiting for room up to the enqueue timeout.
+// On error nothing was enqueued (and `pending` will never be delivered).
+rd_kafka_resp_err_t Enqueue(Producer::Impl& impl, const OutgoingMessage& message,
+                            Pending* pending) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(impl.options.enqueue_timeout_ms);
+  impl.Started();
+  for (;;) {
+    rd_kafka_headers_t* headers = nullptr;
+    if (!message.headers.empty()) {
+      headers = rd_kafka_headers_new(message.headers.size());
+      for (const Header& h : message.headers) {
+        rd_kafka_header_add(headers, h.key.data(), static_cast<ssize_t>(h.key.size()),
+                            h.value.data(), static_cast<ssize_t>(h.value.size()));
+      }
+    }
+    const rd_kafka_resp_err_t err = rd_kafka_producev(
+        impl.rk, RD_KAFKA_V_TOPIC(message.topic.c_str()), RD_KAFKA_V_PARTITION(message.partition),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_KEY(message.key.empty() ? nullptr : message.key.data(), message.key.size()),
+        RD_KAFKA_V_VALUE(const_cast<char*>(message.value.data()), message.value.size()),
+        RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(pending), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return err;
+    if (headers != nullptr) rd_kafka_headers_destroy(headers);
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || std::chrono::steady_clock::now() >= deadline) {
+      impl.Finished();
+      return err;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 }  // namespace
@@ -107,73 +182,47 @@ Producer::~Producer() {
 }
 
 Status Producer::Produce(const OutgoingMessage& message, DeliveryCallback on_delivery) {
-  rd_kafka_t* rk = impl_->rk;
   if (Status fatal = FatalError(); !fatal.ok()) return fatal;
-
-  auto* pending = new Pending{impl_.get(), std::move(on_delivery)};
-  {
-    std::lock_guard<std::mutex> lock(impl_->mu);
-    ++impl_->outstanding;
-  }
-  const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::milliseconds(impl_->options.enqueue_timeout_ms);
-  rd_kafka_resp_err_t err;
-  for (;;) {
-    rd_kafka_headers_t* headers = nullptr;
-    if (!message.headers.empty()) {
-      headers = rd_kafka_headers_new(message.headers.size());
-      for (const Header& h : message.headers) {
-        rd_kafka_header_add(headers, h.key.data(), static_cast<ssize_t>(h.key.size()),
-                            h.value.data(), static_cast<ssize_t>(h.value.size()));
-      }
-    }
-    err = rd_kafka_producev(
-        rk, RD_KAFKA_V_TOPIC(message.topic.c_str()), RD_KAFKA_V_PARTITION(message.partition),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY(message.key.empty() ? nullptr : message.key.data(), message.key.size()),
-        RD_KAFKA_V_VALUE(const_cast<char*>(message.value.data()), message.value.size()),
-        RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(pending), RD_KAFKA_V_END);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Ok();
-    if (headers != nullptr) rd_kafka_headers_destroy(headers);
-    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || std::chrono::steady_clock::now() >= deadline) {
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  auto* pending = new CallbackPending;
+  pending->impl = impl_.get();
+  pending->callback = std::move(on_delivery);
+  const rd_kafka_resp_err_t err = Enqueue(*impl_, message, pending);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Ok();
   delete pending;
-  impl_->Finished();
-  return internal::FromKafka(rk, err, "produce to " + message.topic);
+  return internal::FromKafka(impl_->rk, err, "produce to " + message.topic);
 }
 
 std::vector<Delivery> Producer::ProduceAll(const std::vector<OutgoingMessage>& messages,
                                            std::chrono::milliseconds timeout) {
-  // Shared with the callbacks, which may outlive this call when it times out.
-  struct Batch {
-    std::mutex mu;
-    std::condition_variable done;
-    std::vector<Delivery> deliveries;
-    std::vector<bool> reported;
-    size_t remaining = 0;
-  };
-  auto batch = std::make_shared<Batch>();
-  batch->deliveries.resize(messages.size());
-  batch->reported.assign(messages.size(), false);
-  batch->remaining = messages.size();
-
+  auto batch = std::make_shared<Batch>(messages.size());
+  batch->self = batch;
+  const Status fatal = FatalError();
   for (size_t i = 0; i < messages.size(); ++i) {
-    auto report = [batch, i](const Delivery& d) {
-      std::lock_guard<std::mutex> lock(batch->mu);
-      batch->deliveries[i] = d;
-      batch->reported[i] = true;
-      if (--batch->remaining == 0) batch->done.notify_all();
-    };
-    Status enqueued = Produce(messages[i], report);
-    if (!enqueued.ok()) report(Delivery{enqueued, messages[i].topic, -1, -1});
+    Batch::Slot& slot = batch->slots[i];
+    slot.impl = impl_.get();
+    slot.delete_after_delivery = false;
+    slot.batch = batch.get();
+    slot.index = i;
+    if (!fatal.ok()) {
+      batch->Report(i, Delivery{fatal, messages[i].topic, -1, -1});
+      continue;
+    }
+    const rd_kafka_resp_err_t err = Enqueue(*impl_, messages[i], &slot);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      batch->Report(i,
+                    Delivery{internal::FromKafka(impl_->rk, err, "produce to " + messages[i].topic),
+                             messages[i].topic, -1, -1});
+    }
   }
 
   std::unique_lock<std::mutex> lock(batch->mu);
   batch->done.wait_for(lock, timeout, [&] { return batch->remaining == 0; });
-  std::vector<Delivery> out = batch->deliveries;
+  std::vector<Delivery> out;
+  if (batch->remaining == 0) {
+    out = std::move(batch->deliveries);  // no report can come any more
+  } else {
+    out = batch->deliveries;  // late reports still land in the batch, not in `out`
+  }
   for (size_t i = 0; i < out.size(); ++i) {
     if (!batch->reported[i]) {
       out[i] = Delivery{Status(StatusCode::kDeadlineExceeded, "no delivery report within " +
@@ -187,18 +236,15 @@ std::vector<Delivery> Producer::ProduceAll(const std::vector<OutgoingMessage>& m
 
 Status Producer::Flush(std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(impl_->mu);
-  if (impl_->drained.wait_for(lock, timeout, [&] { return impl_->outstanding == 0; })) {
+  if (impl_->drained.wait_for(lock, timeout, [&] { return impl_->outstanding.load() == 0; })) {
     return Status::Ok();
   }
-  return Status(StatusCode::kDeadlineExceeded, std::to_string(impl_->outstanding) +
+  return Status(StatusCode::kDeadlineExceeded, std::to_string(impl_->outstanding.load()) +
                                                    " records still outstanding after " +
                                                    std::to_string(timeout.count()) + " ms");
 }
 
-size_t Producer::Outstanding() const {
-  std::lock_guard<std::mutex> lock(impl_->mu);
-  return impl_->outstanding;
-}
+size_t Producer::Outstanding() const { return impl_->outstanding.load(); }
 
 Status Producer::FatalError() const {
   char reason[512] = {0};
