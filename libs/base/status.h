@@ -21,6 +21,8 @@ enum class StatusCode {
   kDeadlineExceeded,
   kAborted,
   kDataLoss,
+  kUnauthenticated,
+  kPermissionDenied,
   kInternal,
 };
 
@@ -72,6 +74,12 @@ inline Status ResourceExhausted(std::string m) {
 }
 inline Status Unavailable(std::string m) { return Status(StatusCode::kUnavailable, std::move(m)); }
 inline Status DataLoss(std::string m) { return Status(StatusCode::kDataLoss, std::move(m)); }
+inline Status Unauthenticated(std::string m) {
+  return Status(StatusCode::kUnauthenticated, std::move(m));
+}
+inline Status PermissionDenied(std::string m) {
+  return Status(StatusCode::kPermissionDenied, std::move(m));
+}
 inline Status Internal(std::string m) { return Status(StatusCode::kInternal, std::move(m)); }
 
 // A value or the Status that explains its absence. Never both.

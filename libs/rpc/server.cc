@@ -1,0 +1,69 @@
+#include "libs/rpc/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace claims::rpc {
+namespace {
+
+Result<std::string> ReadPem(const std::string& path, const char* what) {
+  if (path.empty()) return InvalidArgument(std::string("TLS needs a ") + what + " file");
+  std::ifstream in(path);
+  if (!in) return NotFound(std::string("cannot read ") + what + " file " + path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
+                                              const std::vector<grpc::Service*>& services) {
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  if (options.insecure_dev) {
+    credentials = grpc::InsecureServerCredentials();
+  } else {
+    Result<std::string> cert = ReadPem(options.cert_file, "certificate");
+    if (!cert.ok()) return cert.status();
+    Result<std::string> key = ReadPem(options.key_file, "private key");
+    if (!key.ok()) return key.status();
+    Result<std::string> ca = ReadPem(options.client_ca_file, "client CA");
+    if (!ca.ok()) return ca.status();
+    grpc::SslServerCredentialsOptions ssl(
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    ssl.pem_root_certs = *ca;
+    ssl.pem_key_cert_pairs.push_back({*key, *cert});
+    credentials = grpc::SslServerCredentials(ssl);
+  }
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(options.listen, credentials, &port);
+  builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  for (grpc::Service* service : services) builder.RegisterService(service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    return Unavailable("cannot listen on " + options.listen);
+  }
+  return std::unique_ptr<Server>(new Server(std::move(server), port));
+}
+
+Server::~Server() { Shutdown(std::chrono::milliseconds(0)); }
+
+void Server::SetServing(bool serving) {
+  if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(serving);
+}
+
+void Server::Shutdown(std::chrono::milliseconds grace) {
+  if (server_ == nullptr) return;
+  SetServing(false);
+  server_->Shutdown(std::chrono::system_clock::now() + grace);
+  server_->Wait();
+  server_.reset();
+}
+
+}  // namespace claims::rpc

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "libs/base/status.h"
+
+namespace claims::rpc {
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:0";  // host:port; port 0 picks a free one
+  bool insecure_dev = false;           // plaintext; callers named by metadata (see auth.h)
+  // TLS (when not insecure_dev): PEM files. Client certificates are required and verified
+  // against client_ca_file.
+  std::string cert_file;
+  std::string key_file;
+  std::string client_ca_file;
+  int max_receive_message_bytes = 4 << 20;
+};
+
+// A gRPC server with the standard health service and server reflection, serving the given
+// services (which must outlive it). Thread-safe.
+class Server {
+ public:
+  static Result<std::unique_ptr<Server>> Start(const ServerOptions& options,
+                                               const std::vector<grpc::Service*>& services);
+  ~Server();
+
+  // The port actually bound.
+  int port() const { return port_; }
+  // Marks every service serving (true) or not (false) in the health service.
+  void SetServing(bool serving);
+  // Stops accepting calls, lets calls in flight finish until `deadline`, then cancels them.
+  void Shutdown(std::chrono::milliseconds grace);
+  grpc::Server* grpc_server() { return server_.get(); }
+
+ private:
+  Server(std::unique_ptr<grpc::Server> server, int port)
+      : server_(std::move(server)), port_(port) {}
+  std::unique_ptr<grpc::Server> server_;
+  int port_;
+};
+
+}  // namespace claims::rpc

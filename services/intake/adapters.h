@@ -1,0 +1,43 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "libs/bus/producer.h"
+#include "services/intake/ports.h"
+
+namespace claims::intake {
+
+inline constexpr char kIntakeTopic[] = "intake.events.v1";
+
+// EventLog over Kafka: one record per event on intake.events.v1, keyed by member id, with the
+// headers "type", "event-id" and "trace-id" for tools that do not parse protobuf.
+class KafkaEventLog : public EventLog {
+ public:
+  explicit KafkaEventLog(bus::Producer& producer, std::string topic = kIntakeTopic)
+      : producer_(producer), topic_(std::move(topic)) {}
+  Status Append(const mutualaid::events::v1::Envelope& event,
+                std::chrono::milliseconds timeout) override;
+
+ private:
+  bus::Producer& producer_;
+  std::string topic_;
+};
+
+// Today in China Standard Time (UTC+8), from the system clock.
+class SystemBusinessClock : public BusinessClock {
+ public:
+  Date Today() const override;
+};
+
+// A fixed business date, for development and tests (--business-date).
+class FixedBusinessClock : public BusinessClock {
+ public:
+  explicit FixedBusinessClock(Date today) : today_(today) {}
+  Date Today() const override { return today_; }
+
+ private:
+  Date today_;
+};
+
+}  // namespace claims::intake

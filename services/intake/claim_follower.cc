@@ -1,0 +1,218 @@
+#include "services/intake/claim_follower.h"
+
+#include <map>
+#include <thread>
+
+#include "libs/domain/codec/event_codec.h"
+#include "mutualaid/events/v1/decisions.pb.h"
+#include "mutualaid/events/v1/intake.pb.h"
+#include "mutualaid/events/v1/payments.pb.h"
+#include "mutualaid/intake/v1/storage.pb.h"
+#include "services/intake/adapters.h"
+#include "services/intake/intake.h"
+
+namespace claims::intake {
+namespace {
+
+namespace ev = ::mutualaid::events::v1;
+namespace storage = ::mutualaid::intake::v1::storage;
+
+const char* const kTopics[] = {kIntakeTopic, kDecisionsTopic, kPaymentsTopic};
+
+std::string Join(const std::string& a, const std::string& b) {
+  std::string out = a;
+  out += '\0';
+  out += b;
+  return out;
+}
+
+api::ClaimStatus StatusOf(ev::Outcome outcome) {
+  switch (outcome) {
+    case ev::APPROVED:
+      return api::APPROVED;
+    case ev::DENIED:
+      return api::DENIED;
+    case ev::REFERRED:
+      return api::REFERRED;
+    default:
+      return api::RECEIVED;
+  }
+}
+
+// PAID once every payment settled, PAYMENT_FAILED while one is failed, else the decision's.
+void UpdatePaymentStatus(api::Claim& claim) {
+  if (claim.payments_size() == 0 || claim.outcome() != ev::APPROVED) return;
+  bool all_settled = true;
+  for (const api::Payment& p : claim.payments()) {
+    if (p.status() == "FAILED") {
+      claim.set_status(api::PAYMENT_FAILED);
+      return;
+    }
+    all_settled = all_settled && p.status() == "SETTLED";
+  }
+  claim.set_status(all_settled ? api::PAID : api::APPROVED);
+}
+
+}  // namespace
+
+Status ClaimFollower::Start(std::chrono::milliseconds timeout) {
+  std::vector<bus::TopicPartitionOffset> assignment;
+  for (const char* topic : kTopics) {
+    Result<int32_t> partitions = consumer_.PartitionCount(topic, timeout);
+    if (!partitions.ok()) return partitions.status();
+    for (int32_t p = 0; p < *partitions; ++p) {
+      Result<std::optional<int64_t>> stored = store_.ReadOffset(topic, p);
+      if (!stored.ok()) return stored.status();
+      assignment.push_back({topic, p, stored->value_or(bus::Consumer::kBeginning)});
+    }
+  }
+  return consumer_.Assign(assignment);
+}
+
+Status ClaimFollower::Apply(const std::string& topic, const std::string& value,
+                            store::WriteBatch& batch) {
+  ev::Envelope envelope;
+  if (!envelope.ParseFromString(value)) {
+    ++skipped_;
+    return Status::Ok();
+  }
+  // Claims touched earlier in this batch are read back from it, not from the store.
+  auto load = [&](const std::string& claim_id) -> Result<storage::ClaimRecord> {
+    storage::ClaimRecord record;
+    if (auto it = pending_.find(claim_id); it != pending_.end()) return it->second;
+    Result<std::optional<std::string>> found = store_.Get(kClaimsCf, claim_id);
+    if (!found.ok()) return found.status();
+    if (found->has_value() && !record.ParseFromString(**found)) {
+      return DataLoss("stored claim " + claim_id + " is corrupt");
+    }
+    record.mutable_claim()->set_claim_id(claim_id);
+    return record;
+  };
+  auto save = [&](const storage::ClaimRecord& record) {
+    pending_[record.claim().claim_id()] = record;
+    batch.Put(kClaimsCf, record.claim().claim_id(), record.SerializeAsString());
+    if (!record.partner_id().empty()) {
+      batch.Put(kPartnerClaimsCf, Join(record.partner_id(), record.claim().claim_id()), "");
+    }
+  };
+
+  if (topic == kIntakeTopic && envelope.type() == codec::kMemberEnrolled) {
+    ev::MemberEnrolled m;
+    if (!m.ParseFromString(envelope.payload())) return ++skipped_, Status::Ok();
+    batch.Put(kMembersCf, Join(m.member_id(), m.partner_id()), "");
+  } else if (topic == kIntakeTopic && envelope.type() == codec::kClaimSubmitted) {
+    ev::ClaimSubmitted m;
+    if (!m.ParseFromString(envelope.payload())) return ++skipped_, Status::Ok();
+    Result<storage::ClaimRecord> record = load(m.claim_id());
+    if (!record.ok()) return record.status();
+    if (!record->partner_id().empty() && record->partner_id() != m.partner_id()) {
+      return Status::Ok();  // a second claim with this id (rejected downstream): keep the first
+    }
+    record->set_partner_id(m.partner_id());
+    api::Claim& c = *record->mutable_claim();
+    c.set_member_id(m.member_id());
+    c.set_coverage(m.coverage());
+    c.set_incident_date(m.incident_date());
+    c.set_submitted_on(m.date());
+    c.set_amount_fen(m.amount_fen());
+    if (c.revision() == 0) c.set_status(api::RECEIVED);
+    save(*record);
+  } else if (topic == kDecisionsTopic && envelope.type() == codec::kClaimDecided) {
+    ev::ClaimDecided d;
+    if (!d.ParseFromString(envelope.payload())) return ++skipped_, Status::Ok();
+    Result<storage::ClaimRecord> record = load(d.claim_id());
+    if (!record.ok()) return record.status();
+    api::Claim& c = *record->mutable_claim();
+    if (d.revision() <= c.revision()) return Status::Ok();  // a repeat or an older decision
+    c.set_member_id(d.member_id());
+    c.set_coverage(d.coverage());
+    c.set_incident_date(d.incident_date());
+    c.set_outcome(d.outcome());
+    c.clear_reasons();
+    for (int r : d.reasons()) c.add_reasons(static_cast<ev::Reason>(r));
+    c.set_payable_fen(d.payable_fen());
+    c.set_condolence_fen(d.condolence_fen());
+    c.clear_trace();
+    for (const std::string& line : d.trace()) c.add_trace(line);
+    c.set_revision(d.revision());
+    c.set_status(StatusOf(d.outcome()));
+    UpdatePaymentStatus(c);
+    save(*record);
+  } else if (topic == kPaymentsTopic) {
+    std::string claim_id, payment_id, status, reason;
+    ev::PaymentKind kind = ev::PAYMENT_KIND_UNSPECIFIED;
+    int64_t amount = 0;
+    if (envelope.type() == "mutualaid.events.v1.PaymentInstructed") {
+      ev::PaymentInstructed p;
+      if (!p.ParseFromString(envelope.payload())) return ++skipped_, Status::Ok();
+      claim_id = p.claim_id(), payment_id = p.payment_id(), kind = p.kind();
+      amount = p.amount_fen(), status = "INSTRUCTED";
+    } else if (envelope.type() == "mutualaid.events.v1.PaymentSettled") {
+      ev::PaymentSettled p;
+      if (!p.ParseFromString(envelope.payload())) return ++skipped_, Status::Ok();
+      claim_id = p.claim_id(), payment_id = p.payment_id(), kind = p.kind();
+      amount = p.amount_fen(), status = "SETTLED";
+    } else if (envelope.type() == "mutualaid.events.v1.PaymentFailed") {
+      ev::PaymentFailed p;
+      if (!p.ParseFromString(envelope.payload())) return ++skipped_, Status::Ok();
+      claim_id = p.claim_id(), payment_id = p.payment_id(), kind = p.kind();
+      amount = p.amount_fen(), status = "FAILED", reason = p.reason_code();
+    } else {
+      return Status::Ok();
+    }
+    Result<storage::ClaimRecord> record = load(claim_id);
+    if (!record.ok()) return record.status();
+    api::Claim& c = *record->mutable_claim();
+    api::Payment* payment = nullptr;
+    for (api::Payment& p : *c.mutable_payments()) {
+      if (p.payment_id() == payment_id) payment = &p;
+    }
+    if (payment == nullptr) payment = c.add_payments();
+    // A payment moves INSTRUCTED -> SETTLED | FAILED and never back.
+    if (payment->status() == "SETTLED" || payment->status() == "FAILED") return Status::Ok();
+    payment->set_payment_id(payment_id);
+    payment->set_kind(ev::PaymentKind_Name(kind));
+    payment->set_amount_fen(amount);
+    payment->set_status(status);
+    payment->set_reason(reason);
+    UpdatePaymentStatus(c);
+    save(*record);
+  }
+  return Status::Ok();
+}
+
+Result<size_t> ClaimFollower::PollOnce(std::chrono::milliseconds timeout) {
+  Result<std::vector<bus::ConsumerEvent>> events = consumer_.Poll(timeout, 2000);
+  if (!events.ok()) return events.status();
+  store::WriteBatch batch;
+  pending_.clear();
+  std::map<std::pair<std::string, int32_t>, int64_t> next;
+  size_t applied = 0;
+  for (const bus::ConsumerEvent& e : *events) {
+    if (e.kind != bus::ConsumerEvent::Kind::kMessage) continue;
+    if (Status s = Apply(e.message.topic, e.message.value, batch); !s.ok()) return s;
+    next[{e.message.topic, e.message.partition}] = e.message.offset + 1;
+    ++applied;
+  }
+  for (const auto& [tp, offset] : next) batch.SetOffset(tp.first, tp.second, offset);
+  if (Status s = store_.Write(batch); !s.ok()) return s;
+  pending_.clear();
+  return applied;
+}
+
+Status ClaimFollower::Run(const std::atomic<bool>& stop) {
+  while (!stop.load()) {
+    Result<size_t> applied = PollOnce(std::chrono::milliseconds(100));
+    if (applied.ok()) continue;
+    if (applied.status().code() == StatusCode::kAborted) return applied.status();
+    // The records of the failed poll were consumed but not applied: rewind to what the store
+    // holds before going on.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    if (Status s = Start(std::chrono::seconds(10)); !s.ok() && s.code() == StatusCode::kAborted) {
+      return s;
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace claims::intake

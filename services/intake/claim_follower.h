@@ -1,0 +1,56 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "libs/base/status.h"
+#include "libs/bus/consumer.h"
+#include "libs/store/state_store.h"
+#include "mutualaid/events/v1/envelope.pb.h"
+#include "mutualaid/intake/v1/storage.pb.h"
+
+namespace claims::intake {
+
+inline constexpr char kDecisionsTopic[] = "adjudication.decisions.v1";
+inline constexpr char kPaymentsTopic[] = "payout.payments.v1";
+
+// Builds intake's read model from the log, so that every replica answers for every partner:
+// from intake.events.v1 which partner enrolled which member and submitted which claim; from
+// adjudication.decisions.v1 each claim's current decision; from payout.payments.v1 its payments.
+// Every replica reads the three topics in full (no consumer group), resuming from the offsets it
+// stored with the model, so a restart neither skips nor double-applies anything. Applying is
+// idempotent anyway: a decision applies only when its revision is newer, a payment by its id.
+//
+// Not thread-safe: one thread runs it. The store may be read concurrently.
+class ClaimFollower {
+ public:
+  ClaimFollower(store::StateStore& store, bus::Consumer& consumer)
+      : store_(store), consumer_(consumer) {}
+
+  // Assigns every partition of the three topics from the stored offsets.
+  Status Start(std::chrono::milliseconds timeout);
+  // Applies what arrives within `timeout` in one store batch (with the offsets); returns how many
+  // records were applied.
+  Result<size_t> PollOnce(std::chrono::milliseconds timeout);
+  // Polls until `stop`; errors are retried after a pause, except a fatal consumer error.
+  Status Run(const std::atomic<bool>& stop);
+
+  // Applies one record to `batch` (exposed for tests). Unparseable records are skipped and
+  // counted: the read model must not stop for a record it cannot show.
+  Status Apply(const std::string& topic, const std::string& value, store::WriteBatch& batch);
+
+  uint64_t skipped() const { return skipped_; }
+
+ private:
+  store::StateStore& store_;
+  bus::Consumer& consumer_;
+  uint64_t skipped_ = 0;
+  // Claims changed by the batch being built, so that two records of one claim in one poll see
+  // each other.
+  std::map<std::string, mutualaid::intake::v1::storage::ClaimRecord> pending_;
+};
+
+}  // namespace claims::intake

@@ -1,0 +1,394 @@
+#include "services/intake/intake.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
+#include "libs/crypto/sha256.h"
+#include "libs/domain/codec/event_codec.h"
+#include "libs/identity/bank_card.h"
+#include "mutualaid/events/v1/intake.pb.h"
+#include "services/intake/validation.h"
+
+namespace claims::intake {
+namespace {
+
+namespace ev = ::mutualaid::events::v1;
+namespace storage = ::mutualaid::intake::v1::storage;
+
+std::string Deterministic(const google::protobuf::Message& m) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream raw(&bytes);
+    google::protobuf::io::CodedOutputStream out(&raw);
+    out.SetSerializationDeterministic(true);
+    m.SerializeToCodedStream(&out);
+  }
+  return bytes;
+}
+
+std::string Join(const std::string& a, const std::string& b) {
+  std::string out = a;
+  out += '\0';
+  out += b;
+  return out;
+}
+
+Status KeyFormat(const std::string& key) {
+  std::vector<FieldViolation> v;
+  CheckIdempotencyKey(key, v);
+  if (v.empty()) return Status::Ok();
+  return InvalidArgument("invalid idempotency key", std::move(v));
+}
+
+template <typename M>
+Result<M> ParseAs(const std::string& bytes, const char* what) {
+  M m;
+  if (!m.ParseFromString(bytes)) return DataLoss(std::string("stored ") + what + " is corrupt");
+  return m;
+}
+
+}  // namespace
+
+std::vector<std::string> IntakeColumnFamilies() {
+  return {kIdempotencyCf, kMembersCf, kClaimsCf, kPartnerClaimsCf, kSubmittedCf};
+}
+
+std::string ClaimIdFor(const std::string& partner, const std::string& key) {
+  return "CL-" + crypto::Sha256Hex(Join(partner, key)).substr(0, 24);
+}
+
+Intake::Intake(IntakeOptions options, store::StateStore& store, EventLog& log, MemberVault& vault,
+               const BusinessClock& clock)
+    : options_(std::move(options)), store_(store), log_(log), vault_(vault), clock_(clock) {}
+
+std::mutex& Intake::KeyLock(const std::string& partner, const std::string& key) {
+  const crypto::Sha256Digest d = crypto::Sha256(Join(partner, key));
+  return key_locks_[d[0] % key_locks_.size()];
+}
+
+ev::Envelope Intake::NewEvent(const std::string& partner, const std::string& method,
+                              const std::string& key, const std::string& member,
+                              const std::string& type,
+                              const google::protobuf::MessageLite& payload) {
+  ev::Envelope e = codec::Wrap(type, payload);
+  // Deterministic from the partner's key: a retried submission is the same event.
+  const std::string digest = crypto::Sha256Hex(Join(Join(partner, method), key));
+  e.set_event_id("in-" + digest.substr(0, 32));
+  e.set_member_id(member);
+  e.set_business_date(clock_.Today().ToString());
+  e.set_producer("intake");
+  e.set_trace_id(digest.substr(32, 32));
+  return e;
+}
+
+Result<std::string> Intake::Idempotent(const std::string& partner, const std::string& method,
+                                       const std::string& key,
+                                       const google::protobuf::Message& request,
+                                       const Prepare& prepare) {
+  if (Status s = KeyFormat(key); !s.ok()) return s;
+  std::lock_guard<std::mutex> lock(KeyLock(partner, key));
+  const std::string record_key = Join(partner, key);
+  const std::string request_hash(crypto::AsBytes(crypto::Sha256(Deterministic(request))));
+
+  Result<std::optional<std::string>> found = store_.Get(kIdempotencyCf, record_key);
+  if (!found.ok()) return found.status();
+  if (found->has_value()) {
+    Result<storage::IdempotencyRecord> record =
+        ParseAs<storage::IdempotencyRecord>(**found, "idempotency record");
+    if (!record.ok()) return record.status();
+    if (record->method() != method || record->request_sha256() != request_hash) {
+      return AlreadyExists("idempotency key '" + key + "' was already used for a different " +
+                           (record->method() == method ? "request" : record->method() + " call"));
+    }
+    if (record->done()) return record->response();
+    // Recorded but not known to be published (an earlier attempt failed or crashed): publish the
+    // very same bytes again.
+    Result<Prepared> again = prepare();
+    if (!again.ok()) return again.status();
+    Result<ev::Envelope> event = ParseAs<ev::Envelope>(record->event(), "event");
+    if (!event.ok()) return event.status();
+    if (Status s = log_.Append(*event, options_.publish_timeout); !s.ok()) {
+      return Unavailable("the event could not be recorded (" + s.message() +
+                         "); retry with the same idempotency key");
+    }
+    record->set_done(true);
+    store::WriteBatch batch = std::move(again->state);
+    batch.Put(kIdempotencyCf, record_key, record->SerializeAsString());
+    if (Status s = store_.Write(batch); !s.ok()) return s;
+    return record->response();
+  }
+
+  Result<Prepared> prepared = prepare();
+  if (!prepared.ok()) return prepared.status();
+  storage::IdempotencyRecord record;
+  record.set_method(method);
+  record.set_request_sha256(request_hash);
+  record.set_event(prepared->event.SerializeAsString());
+  record.set_response(prepared->response);
+  record.set_recorded_on(clock_.Today().ToString());
+  store::WriteBatch pending;
+  pending.Put(kIdempotencyCf, record_key, record.SerializeAsString());
+  if (Status s = store_.Write(pending); !s.ok()) return s;
+  if (Status s = log_.Append(prepared->event, options_.publish_timeout); !s.ok()) {
+    return Unavailable("the event could not be recorded (" + s.message() +
+                       "); retry with the same idempotency key");
+  }
+  record.set_done(true);
+  store::WriteBatch done = std::move(prepared->state);
+  done.Put(kIdempotencyCf, record_key, record.SerializeAsString());
+  if (Status s = store_.Write(done); !s.ok()) return s;
+  return record.response();
+}
+
+Result<bool> Intake::OwnsMember(const std::string& partner, const std::string& member) {
+  Result<std::optional<std::string>> found = store_.Get(kMembersCf, Join(member, partner));
+  if (!found.ok()) return found.status();
+  return found->has_value();
+}
+
+Result<std::optional<storage::ClaimRecord>> Intake::LoadClaim(const std::string& claim_id) {
+  Result<std::optional<std::string>> found = store_.Get(kClaimsCf, claim_id);
+  if (!found.ok()) return found.status();
+  if (!found->has_value()) found = store_.Get(kSubmittedCf, claim_id);
+  if (!found.ok()) return found.status();
+  if (!found->has_value()) return std::optional<storage::ClaimRecord>();
+  Result<storage::ClaimRecord> record = ParseAs<storage::ClaimRecord>(**found, "claim");
+  if (!record.ok()) return record.status();
+  return std::optional<storage::ClaimRecord>(std::move(record).value());
+}
+
+Result<api::EnrollMemberResponse> Intake::Enroll(const std::string& partner,
+                                                 const api::EnrollMemberRequest& request) {
+  const std::string& key = request.idempotency_key();
+  Result<std::string> response =
+      Idempotent(partner, "EnrollMember", key, request, [&]() -> Result<Prepared> {
+        Result<ValidEnrollment> valid = ValidateEnroll(request, clock_.Today());
+        if (!valid.ok()) return valid.status();
+        const std::string member = vault_.MemberId(valid->resident_id.number);
+        ev::PersonalData personal;
+        personal.set_resident_id_number(valid->resident_id.number);
+        personal.set_name(request.name());
+        personal.set_phone(request.phone());
+        personal.set_bank_card_number(request.bank_card_number());
+        personal.set_bank_name(request.bank_name());
+        Result<ev::SealedPersonalData> sealed =
+            vault_.Seal(member, personal.SerializeAsString(), "MemberEnrolled.personal_data");
+        if (!sealed.ok()) return sealed.status();
+        ev::MemberEnrolled enrolled;
+        enrolled.set_member_id(member);
+        enrolled.set_gender(request.gender());
+        enrolled.set_birth_date(valid->resident_id.birth_date.ToString());
+        enrolled.set_occupation(request.occupation());
+        enrolled.set_plan_year(request.plan_year());
+        enrolled.set_start_date(request.start_date());
+        enrolled.set_partner_id(partner);
+        *enrolled.mutable_personal_data() = std::move(sealed).value();
+        enrolled.set_bank_card_last4(identity::CardLast4(request.bank_card_number()));
+        Prepared p;
+        p.event = NewEvent(partner, "EnrollMember", key, member, codec::kMemberEnrolled, enrolled);
+        api::EnrollMemberResponse r;
+        r.set_member_id(member);
+        r.set_event_id(p.event.event_id());
+        p.response = r.SerializeAsString();
+        p.state.Put(kMembersCf, Join(member, partner), "");
+        return p;
+      });
+  if (!response.ok()) return response.status();
+  return ParseAs<api::EnrollMemberResponse>(*response, "response");
+}
+
+Result<api::TerminateMemberResponse> Intake::Terminate(const std::string& partner,
+                                                       const api::TerminateMemberRequest& request) {
+  const std::string& key = request.idempotency_key();
+  Result<std::string> response =
+      Idempotent(partner, "TerminateMember", key, request, [&]() -> Result<Prepared> {
+        if (Status s = ValidateTerminate(request); !s.ok()) return s;
+        Result<bool> owns = OwnsMember(partner, request.member_id());
+        if (!owns.ok()) return owns.status();
+        if (!*owns)
+          return NotFound("no member " + request.member_id() + " enrolled by this partner");
+        ev::MemberTerminated terminated;
+        terminated.set_member_id(request.member_id());
+        terminated.set_date(request.date());
+        terminated.set_partner_id(partner);
+        Prepared p;
+        p.event = NewEvent(partner, "TerminateMember", key, request.member_id(),
+                           codec::kMemberTerminated, terminated);
+        api::TerminateMemberResponse r;
+        r.set_event_id(p.event.event_id());
+        p.response = r.SerializeAsString();
+        return p;
+      });
+  if (!response.ok()) return response.status();
+  return ParseAs<api::TerminateMemberResponse>(*response, "response");
+}
+
+Result<api::SubmitClaimResponse> Intake::SubmitClaim(const std::string& partner,
+                                                     const api::SubmitClaimRequest& request) {
+  const std::string& key = request.idempotency_key();
+  Result<std::string> response =
+      Idempotent(partner, "SubmitClaim", key, request, [&]() -> Result<Prepared> {
+        const Date today = clock_.Today();
+        if (Status s = ValidateSubmitClaim(request, today); !s.ok()) return s;
+        Result<bool> owns = OwnsMember(partner, request.member_id());
+        if (!owns.ok()) return owns.status();
+        if (!*owns)
+          return NotFound("no member " + request.member_id() + " enrolled by this partner");
+        const std::string claim_id = ClaimIdFor(partner, key);
+        ev::ClaimSubmitted submitted;
+        submitted.set_claim_id(claim_id);
+        submitted.set_member_id(request.member_id());
+        submitted.set_coverage(request.coverage());
+        submitted.set_incident_date(request.incident_date());
+        submitted.set_date(today.ToString());
+        submitted.set_amount_fen(request.amount_fen());
+        submitted.set_condition_code(request.condition_code());
+        submitted.set_cause(request.cause());
+        submitted.set_child_id(request.child_id());
+        submitted.set_child_birth_date(request.child_birth_date());
+        for (const std::string& d : request.documents()) submitted.add_documents(d);
+        submitted.set_plan_id(options_.plan_id);
+        submitted.set_partner_id(partner);
+        if (!request.medical_detail().empty()) {
+          Result<ev::SealedPersonalData> sealed = vault_.Seal(
+              request.member_id(), request.medical_detail(), "ClaimSubmitted.health_data");
+          if (!sealed.ok()) return sealed.status();
+          *submitted.mutable_health_data() = std::move(sealed).value();
+        }
+        Prepared p;
+        p.event = NewEvent(partner, "SubmitClaim", key, request.member_id(), codec::kClaimSubmitted,
+                           submitted);
+        api::SubmitClaimResponse r;
+        r.set_claim_id(claim_id);
+        r.set_event_id(p.event.event_id());
+        p.response = r.SerializeAsString();
+        storage::ClaimRecord record;
+        record.set_partner_id(partner);
+        record.set_idempotency_key(key);
+        api::Claim& claim = *record.mutable_claim();
+        claim.set_claim_id(claim_id);
+        claim.set_member_id(request.member_id());
+        claim.set_coverage(request.coverage());
+        claim.set_incident_date(request.incident_date());
+        claim.set_submitted_on(today.ToString());
+        claim.set_amount_fen(request.amount_fen());
+        claim.set_status(api::RECEIVED);
+        p.state.Put(kSubmittedCf, claim_id, record.SerializeAsString());
+        p.state.Put(kPartnerClaimsCf, Join(partner, claim_id), "");
+        return p;
+      });
+  if (!response.ok()) return response.status();
+  return ParseAs<api::SubmitClaimResponse>(*response, "response");
+}
+
+Result<api::AppealClaimResponse> Intake::Appeal(const std::string& partner,
+                                                const api::AppealClaimRequest& request) {
+  const std::string& key = request.idempotency_key();
+  Result<std::string> response =
+      Idempotent(partner, "AppealClaim", key, request, [&]() -> Result<Prepared> {
+        if (Status s = ValidateAppeal(request); !s.ok()) return s;
+        Result<std::optional<storage::ClaimRecord>> claim = LoadClaim(request.claim_id());
+        if (!claim.ok()) return claim.status();
+        if (!claim->has_value() || (*claim)->partner_id() != partner) {
+          return NotFound("no claim " + request.claim_id() + " of this partner");
+        }
+        ev::ClaimAppealed appealed;
+        appealed.set_claim_id(request.claim_id());
+        appealed.set_member_id((*claim)->claim().member_id());
+        appealed.set_date(clock_.Today().ToString());
+        appealed.set_partner_id(partner);
+        appealed.set_plan_id(options_.plan_id);
+        Prepared p;
+        p.event = NewEvent(partner, "AppealClaim", key, (*claim)->claim().member_id(),
+                           codec::kClaimAppealed, appealed);
+        api::AppealClaimResponse r;
+        r.set_event_id(p.event.event_id());
+        p.response = r.SerializeAsString();
+        return p;
+      });
+  if (!response.ok()) return response.status();
+  return ParseAs<api::AppealClaimResponse>(*response, "response");
+}
+
+Result<api::Claim> Intake::GetClaim(const std::string& partner,
+                                    const api::GetClaimRequest& request) {
+  std::string claim_id;
+  if (request.key_case() == api::GetClaimRequest::kClaimId) {
+    claim_id = request.claim_id();
+  } else if (request.key_case() == api::GetClaimRequest::kIdempotencyKey) {
+    if (Status s = KeyFormat(request.idempotency_key()); !s.ok()) return s;
+    Result<std::optional<std::string>> found =
+        store_.Get(kIdempotencyCf, Join(partner, request.idempotency_key()));
+    if (!found.ok()) return found.status();
+    if (!found->has_value()) {
+      return NotFound("no submission with idempotency key '" + request.idempotency_key() + "'");
+    }
+    Result<storage::IdempotencyRecord> record =
+        ParseAs<storage::IdempotencyRecord>(**found, "idempotency record");
+    if (!record.ok()) return record.status();
+    if (record->method() != "SubmitClaim" || !record->done()) {
+      return NotFound("no completed claim submission with idempotency key '" +
+                      request.idempotency_key() + "'");
+    }
+    Result<api::SubmitClaimResponse> r =
+        ParseAs<api::SubmitClaimResponse>(record->response(), "response");
+    if (!r.ok()) return r.status();
+    claim_id = r->claim_id();
+  } else {
+    return InvalidArgument("give claim_id or idempotency_key",
+                           {{"key", "one of claim_id, idempotency_key is required"}});
+  }
+  Result<std::optional<storage::ClaimRecord>> claim = LoadClaim(claim_id);
+  if (!claim.ok()) return claim.status();
+  if (!claim->has_value() || (*claim)->partner_id() != partner) {
+    return NotFound("no claim " + claim_id + " of this partner");
+  }
+  return (*claim)->claim();
+}
+
+Result<api::ListClaimsResponse> Intake::ListClaims(const std::string& partner,
+                                                   const api::ListClaimsRequest& request) {
+  std::vector<FieldViolation> v;
+  if (request.page_size() < 0 || request.page_size() > 500) {
+    v.push_back({"page_size", "must be 1-500 (0: the default, 50)"});
+  }
+  if (!api::ClaimStatus_IsValid(request.status())) v.push_back({"status", "unknown status"});
+  if (!v.empty()) return InvalidArgument("invalid list request", std::move(v));
+  const int page_size = request.page_size() == 0 ? 50 : request.page_size();
+  api::ListClaimsResponse out;
+  const std::string prefix = partner + '\0';
+  // The page token is the last claim id of the previous page; listing resumes after it.
+  const std::string begin =
+      request.page_token().empty() ? prefix : Join(partner, request.page_token() + '\x01');
+  Status scan_error;
+  bool more = false;
+  std::string last;
+  Status s = store_.ScanRange(
+      kPartnerClaimsCf, begin, partner + '\x01', [&](std::string_view k, std::string_view) {
+        const std::string claim_id(k.substr(prefix.size()));
+        Result<std::optional<storage::ClaimRecord>> claim = LoadClaim(claim_id);
+        if (!claim.ok()) {
+          scan_error = claim.status();
+          return false;
+        }
+        if (!claim->has_value()) return true;
+        const api::Claim& c = (*claim)->claim();
+        if (!request.member_id().empty() && c.member_id() != request.member_id()) return true;
+        if (request.status() != api::CLAIM_STATUS_UNSPECIFIED && c.status() != request.status()) {
+          return true;
+        }
+        if (out.claims_size() == page_size) {
+          more = true;
+          return false;
+        }
+        *out.add_claims() = c;
+        last = claim_id;
+        return true;
+      });
+  if (!s.ok()) return s;
+  if (!scan_error.ok()) return scan_error;
+  if (more) out.set_next_page_token(last);
+  return out;
+}
+
+}  // namespace claims::intake

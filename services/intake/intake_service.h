@@ -1,0 +1,40 @@
+#pragma once
+
+#include "mutualaid/intake/v1/intake.grpc.pb.h"
+#include "services/intake/intake.h"
+
+namespace claims::intake {
+
+// The gRPC face of Intake: authenticates the partner, calls the logic, translates the status.
+// Nothing else happens here.
+class IntakeService final : public api::IntakeService::Service {
+ public:
+  IntakeService(Intake& intake, bool insecure_dev) : intake_(intake), insecure_dev_(insecure_dev) {}
+
+  grpc::Status EnrollMember(grpc::ServerContext* context, const api::EnrollMemberRequest* request,
+                            api::EnrollMemberResponse* response) override;
+  grpc::Status BulkEnroll(grpc::ServerContext* context,
+                          grpc::ServerReader<api::EnrollMemberRequest>* reader,
+                          api::BulkEnrollResponse* response) override;
+  grpc::Status TerminateMember(grpc::ServerContext* context,
+                               const api::TerminateMemberRequest* request,
+                               api::TerminateMemberResponse* response) override;
+  grpc::Status SubmitClaim(grpc::ServerContext* context, const api::SubmitClaimRequest* request,
+                           api::SubmitClaimResponse* response) override;
+  grpc::Status AppealClaim(grpc::ServerContext* context, const api::AppealClaimRequest* request,
+                           api::AppealClaimResponse* response) override;
+  grpc::Status GetClaim(grpc::ServerContext* context, const api::GetClaimRequest* request,
+                        api::Claim* response) override;
+  grpc::Status ListClaims(grpc::ServerContext* context, const api::ListClaimsRequest* request,
+                          api::ListClaimsResponse* response) override;
+  grpc::Status WatchClaim(grpc::ServerContext* context, const api::WatchClaimRequest* request,
+                          grpc::ServerWriter<api::Claim>* writer) override;
+
+ private:
+  Result<std::string> Partner(const grpc::ServerContext& context) const;
+
+  Intake& intake_;
+  bool insecure_dev_;
+};
+
+}  // namespace claims::intake

@@ -1,0 +1,493 @@
+// Intake against the real components: the dev broker, RocksDB on disk, gRPC on loopback.
+
+#include "services/intake/intake.h"
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "libs/bus/consumer.h"
+#include "libs/crypto/key_wrap.h"
+#include "libs/crypto/seal.h"
+#include "libs/domain/codec/event_codec.h"
+#include "libs/identity/resident_id.h"
+#include "libs/rpc/auth.h"
+#include "libs/rpc/server.h"
+#include "libs/rpc/status_mapping.h"
+#include "mutualaid/events/v1/decisions.pb.h"
+#include "mutualaid/events/v1/intake.pb.h"
+#include "mutualaid/events/v1/payments.pb.h"
+#include "mutualaid/intake/v1/intake.grpc.pb.h"
+#include "services/intake/adapters.h"
+#include "services/intake/claim_follower.h"
+#include "services/intake/intake_service.h"
+#include "services/intake/vault.h"
+#include "tests/support/dev_broker.h"
+#include "tests/support/temp_dir.h"
+
+namespace claims::intake {
+namespace {
+
+using namespace std::chrono_literals;
+namespace ev = ::mutualaid::events::v1;
+
+const Date kToday = *Date::Parse("2024-06-01");
+constexpr char kPseudonymKeyHex[] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+constexpr char kMasterKeyHex[] = "f0e0d0c0b0a090807060504030201000f1e1d1c1b1a191817161514131211101";
+
+std::string ResidentId(const std::string& yyyymmdd, bool male, const std::string& seq = "12") {
+  std::string first17 = "110101" + yyyymmdd + seq + (male ? "3" : "4");
+  return first17 + identity::ResidentIdCheckCharacter(first17);
+}
+
+std::string FromHex(const std::string& hex) {
+  std::string out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+  }
+  return out;
+}
+
+class IntakeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto broker = test_support::DevBroker::Start();
+    ASSERT_TRUE(broker.ok()) << broker.status().ToString();
+    broker_ = std::move(broker).value();
+    auto dir = test_support::TempDir::Create("intake-test");
+    ASSERT_TRUE(dir.ok());
+    dir_ = std::make_unique<test_support::TempDir>(std::move(dir).value());
+    store::StoreOptions so;
+    so.column_families = IntakeColumnFamilies();
+    so.column_families.push_back(kMemberKeysCf);
+    auto store = store::StateStore::Open(dir_->File("intake"), so);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+    bus::ProducerOptions po;
+    po.bootstrap_servers = broker_->bootstrap_servers();
+    po.linger_ms = 1;
+    po.message_timeout_ms = 3000;
+    producer_ = std::move(bus::Producer::Create(po)).value();
+    vault_ = std::make_unique<KeyVault>(*crypto::PseudonymKey::FromBytes(FromHex(kPseudonymKeyHex)),
+                                        *crypto::MasterKey::FromBytes(FromHex(kMasterKeyHex)),
+                                        *store_, *producer_);
+    log_ = std::make_unique<KafkaEventLog>(*producer_);
+    clock_ = std::make_unique<FixedBusinessClock>(kToday);
+    IntakeOptions io;
+    io.publish_timeout = 3s;
+    intake_ = std::make_unique<Intake>(io, *store_, *log_, *vault_, *clock_);
+    service_ = std::make_unique<IntakeService>(*intake_, /*insecure_dev=*/true);
+    rpc::ServerOptions ro;
+    ro.insecure_dev = true;
+    auto server = rpc::Server::Start(ro, {service_.get()});
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    server_ = std::move(server).value();
+    channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()),
+                                   grpc::InsecureChannelCredentials());
+    stub_ = api::IntakeService::NewStub(channel_);
+  }
+
+  void TearDown() override {
+    StopFollower();
+    server_.reset();
+  }
+
+  void StartFollower() {
+    bus::ConsumerOptions co;
+    co.bootstrap_servers = broker_->bootstrap_servers();
+    follower_consumer_ = std::move(bus::Consumer::Create(co)).value();
+    follower_ = std::make_unique<ClaimFollower>(*store_, *follower_consumer_);
+    ASSERT_TRUE(follower_->Start(10s).ok());
+    follower_thread_ = std::thread([this] { (void)follower_->Run(stop_follower_); });
+  }
+  void StopFollower() {
+    stop_follower_ = true;
+    if (follower_thread_.joinable()) follower_thread_.join();
+  }
+
+  std::unique_ptr<grpc::ClientContext> As(const std::string& principal) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    if (!principal.empty()) context->AddMetadata(rpc::kPrincipalHeader, principal);
+    context->set_deadline(std::chrono::system_clock::now() + 20s);
+    return context;
+  }
+
+  api::EnrollMemberRequest Enrollment(const std::string& key, const std::string& id_number) {
+    api::EnrollMemberRequest r;
+    r.set_idempotency_key(key);
+    r.set_resident_id_number(id_number);
+    r.set_name("李四");
+    r.set_phone("13800138000");
+    r.set_gender(ev::FEMALE);
+    r.set_occupation(ev::COURIER);
+    r.set_plan_year(2024);
+    r.set_start_date("2024-01-01");
+    r.set_bank_card_number("6222020200112233446");
+    r.set_bank_name("工商银行");
+    return r;
+  }
+
+  std::string EnrollOk(const std::string& partner, const std::string& key,
+                       const std::string& id_number) {
+    api::EnrollMemberResponse response;
+    grpc::Status s =
+        stub_->EnrollMember(As("partner:" + partner).get(), Enrollment(key, id_number), &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return response.member_id();
+  }
+
+  api::SubmitClaimRequest Claim(const std::string& key, const std::string& member) {
+    api::SubmitClaimRequest r;
+    r.set_idempotency_key(key);
+    r.set_member_id(member);
+    r.set_coverage(ev::ACCIDENTAL_INJURY);
+    r.set_incident_date("2024-05-20");
+    r.set_amount_fen(60000);
+    r.add_documents("MEDICAL_RECEIPTS");
+    r.set_medical_detail("左腿骨折");
+    return r;
+  }
+
+  // Every record of a topic, from the start, until `expected` records arrived or 20 s passed.
+  std::vector<bus::Message> ReadTopic(const std::string& topic, size_t expected) {
+    bus::ConsumerOptions co;
+    co.bootstrap_servers = broker_->bootstrap_servers();
+    auto consumer = std::move(bus::Consumer::Create(co)).value();
+    const int32_t partitions = *consumer->PartitionCount(topic, 10s);
+    std::vector<bus::TopicPartitionOffset> all;
+    for (int32_t p = 0; p < partitions; ++p) all.push_back({topic, p, bus::Consumer::kBeginning});
+    EXPECT_TRUE(consumer->Assign(all).ok());
+    std::vector<bus::Message> out;
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    int quiet_polls = 0;
+    while (std::chrono::steady_clock::now() < deadline && quiet_polls < 5) {
+      auto events = consumer->Poll(100ms);
+      if (!events.ok()) break;
+      bool any = false;
+      for (auto& e : *events) {
+        if (e.kind == bus::ConsumerEvent::Kind::kMessage) out.push_back(e.message), any = true;
+      }
+      // Once the expected count is in, a few quiet polls make sure nothing more is coming.
+      quiet_polls = (out.size() >= expected && !any) ? quiet_polls + 1 : 0;
+    }
+    return out;
+  }
+
+  std::unique_ptr<test_support::DevBroker> broker_;
+  std::unique_ptr<test_support::TempDir> dir_;
+  std::unique_ptr<store::StateStore> store_;
+  std::unique_ptr<bus::Producer> producer_;
+  std::unique_ptr<KeyVault> vault_;
+  std::unique_ptr<KafkaEventLog> log_;
+  std::unique_ptr<FixedBusinessClock> clock_;
+  std::unique_ptr<Intake> intake_;
+  std::unique_ptr<IntakeService> service_;
+  std::unique_ptr<rpc::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<api::IntakeService::Stub> stub_;
+  std::unique_ptr<bus::Consumer> follower_consumer_;
+  std::unique_ptr<ClaimFollower> follower_;
+  std::thread follower_thread_;
+  std::atomic<bool> stop_follower_{false};
+};
+
+TEST_F(IntakeTest, EnrollsAMemberAsASealedEventDurableBeforeTheAnswer) {
+  const std::string id_number = ResidentId("19900512", false);
+  const std::string member = EnrollOk("P1", "k1", id_number);
+  EXPECT_EQ(member.size(), 64u);
+  // The answer came after the ack: the event is already in the log.
+  std::vector<bus::Message> events = ReadTopic(kIntakeTopic, 1);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].key, member);
+  ev::Envelope envelope;
+  ASSERT_TRUE(envelope.ParseFromString(events[0].value));
+  EXPECT_EQ(envelope.type(), codec::kMemberEnrolled);
+  EXPECT_EQ(*bus::FindHeader(events[0].headers, "event-id"), envelope.event_id());
+  Result<domain::Input> input = codec::DecodeInput(envelope);
+  ASSERT_TRUE(input.ok()) << input.status().ToString();
+  const auto& enroll = std::get<domain::EnrollInput>(*input);
+  EXPECT_EQ(enroll.birth_date.ToString(), "1990-05-12");
+  EXPECT_EQ(enroll.gender, domain::Gender::kFemale);
+  // Identity and payee data travel only sealed, and open with the member's key.
+  ev::MemberEnrolled payload;
+  ASSERT_TRUE(payload.ParseFromString(envelope.payload()));
+  EXPECT_EQ(payload.bank_card_last4(), "3446");
+  EXPECT_EQ(events[0].value.find(id_number), std::string::npos);
+  EXPECT_EQ(events[0].value.find("6222020200112233446"), std::string::npos);
+  EXPECT_EQ(events[0].value.find("李四"), std::string::npos);
+  std::vector<bus::Message> keys = ReadTopic(kKeyTopic, 1);
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_EQ(keys[0].key, payload.personal_data().key_id());
+  Result<crypto::DataKey> key = crypto::UnwrapKey(
+      *crypto::MasterKey::FromBytes(FromHex(kMasterKeyHex)), keys[0].key, keys[0].value);
+  ASSERT_TRUE(key.ok()) << key.status().ToString();
+  crypto::Sealed sealed;
+  sealed.key_id = payload.personal_data().key_id();
+  std::copy_n(payload.personal_data().nonce().begin(), 12, sealed.nonce.begin());
+  sealed.ciphertext = payload.personal_data().ciphertext();
+  std::copy_n(payload.personal_data().tag().begin(), 16, sealed.tag.begin());
+  Result<std::string> opened = crypto::Open(*key, sealed, "MemberEnrolled.personal_data");
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  ev::PersonalData personal;
+  ASSERT_TRUE(personal.ParseFromString(*opened));
+  EXPECT_EQ(personal.resident_id_number(), id_number);
+  EXPECT_EQ(personal.name(), "李四");
+}
+
+TEST_F(IntakeTest, RefusesBadInputNamingEveryFieldAndRecordsNothing) {
+  api::EnrollMemberRequest r = Enrollment("k1", ResidentId("19900512", false));
+  r.set_gender(ev::MALE);
+  r.set_bank_card_number("123");
+  r.set_start_date("2024-13-01");
+  api::EnrollMemberResponse response;
+  grpc::Status s = stub_->EnrollMember(As("partner:P1").get(), r, &response);
+  ASSERT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  const Status ours = rpc::FromGrpc(s);
+  std::vector<std::string> fields;
+  for (const FieldViolation& v : ours.violations()) fields.push_back(v.field);
+  EXPECT_EQ(fields, (std::vector<std::string>{"gender", "start_date", "bank_card_number"}));
+  EXPECT_TRUE(ReadTopic(kIntakeTopic, 0).empty());
+  // Nothing was recorded under the key either: the corrected request goes through.
+  EXPECT_FALSE(EnrollOk("P1", "k1", ResidentId("19900512", false)).empty());
+}
+
+TEST_F(IntakeTest, SameKeySameBodyAnswersTheSameAndPublishesOnce) {
+  const std::string member = EnrollOk("P1", "enroll", ResidentId("19900512", false));
+  const api::SubmitClaimRequest claim = Claim("claim-1", member);
+  // Eight racing submissions and one late repeat: one claim, one event.
+  std::vector<api::SubmitClaimResponse> answers(8);
+  std::vector<grpc::Status> statuses(8);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back(
+        [&, i] { statuses[i] = stub_->SubmitClaim(As("partner:P1").get(), claim, &answers[i]); });
+  }
+  for (std::thread& t : threads) t.join();
+  api::SubmitClaimResponse late;
+  ASSERT_TRUE(stub_->SubmitClaim(As("partner:P1").get(), claim, &late).ok());
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_TRUE(statuses[i].ok()) << statuses[i].error_message();
+    EXPECT_EQ(answers[i].SerializeAsString(), late.SerializeAsString());
+  }
+  EXPECT_EQ(late.claim_id(), ClaimIdFor("P1", "claim-1"));
+  EXPECT_EQ(ReadTopic(kIntakeTopic, 2).size(), 2u);  // the enrollment and one claim
+
+  api::SubmitClaimRequest different = claim;
+  different.set_amount_fen(70000);
+  api::SubmitClaimResponse refused;
+  grpc::Status s = stub_->SubmitClaim(As("partner:P1").get(), different, &refused);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_NE(s.error_message().find("'claim-1'"), std::string::npos) << s.error_message();
+}
+
+TEST_F(IntakeTest, AnswersUnavailableWhenTheClusterIsDownAndTheRetryRecordsOnce) {
+  const std::string member = EnrollOk("P1", "enroll", ResidentId("19900512", false));
+  for (int b = 1; b <= 3; ++b) {
+    ASSERT_EQ(*broker_->Control("broker-down " + std::to_string(b)),
+              "OK broker " + std::to_string(b) + " down");
+  }
+  api::SubmitClaimResponse response;
+  grpc::Status s = stub_->SubmitClaim(As("partner:P1").get(), Claim("c1", member), &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  for (int b = 1; b <= 3; ++b) (void)broker_->Control("broker-up " + std::to_string(b));
+  grpc::Status retry;
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    retry = stub_->SubmitClaim(As("partner:P1").get(), Claim("c1", member), &response);
+    if (retry.ok()) break;
+    std::this_thread::sleep_for(500ms);
+  }
+  ASSERT_TRUE(retry.ok()) << retry.error_message();
+  // However many times the bytes were sent, it is one event: the same id and the same bytes.
+  std::map<std::string, std::string> by_id;
+  for (const bus::Message& m : ReadTopic(kIntakeTopic, 2)) {
+    auto [it, inserted] = by_id.emplace(*bus::FindHeader(m.headers, "event-id"), m.value);
+    if (!inserted) {
+      EXPECT_EQ(it->second, m.value);
+    }
+  }
+  EXPECT_EQ(by_id.size(), 2u);
+}
+
+TEST_F(IntakeTest, PartnersSeeAndActOnTheirOwnMembersAndClaimsOnly) {
+  const std::string member = EnrollOk("P1", "enroll", ResidentId("19900512", false));
+  api::SubmitClaimResponse claim;
+  ASSERT_TRUE(stub_->SubmitClaim(As("partner:P1").get(), Claim("c1", member), &claim).ok());
+  api::SubmitClaimResponse r2;
+  EXPECT_EQ(stub_->SubmitClaim(As("partner:P2").get(), Claim("c1", member), &r2).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  api::GetClaimRequest get;
+  get.set_claim_id(claim.claim_id());
+  api::Claim seen;
+  EXPECT_EQ(stub_->GetClaim(As("partner:P2").get(), get, &seen).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  api::AppealClaimRequest appeal;
+  appeal.set_idempotency_key("a1");
+  appeal.set_claim_id(claim.claim_id());
+  api::AppealClaimResponse appealed;
+  EXPECT_EQ(stub_->AppealClaim(As("partner:P2").get(), appeal, &appealed).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(stub_->GetClaim(As("").get(), get, &seen).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(stub_->GetClaim(As("reviewer:r1").get(), get, &seen).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(stub_->GetClaim(As("partner:P1").get(), get, &seen).ok());
+  EXPECT_EQ(seen.status(), api::RECEIVED);
+  // By the submission's idempotency key, too.
+  api::GetClaimRequest by_key;
+  by_key.set_idempotency_key("c1");
+  ASSERT_TRUE(stub_->GetClaim(As("partner:P1").get(), by_key, &seen).ok());
+  EXPECT_EQ(seen.claim_id(), claim.claim_id());
+}
+
+TEST_F(IntakeTest, FollowsDecisionsAndPaymentsUntilPaid) {
+  StartFollower();
+  const std::string member = EnrollOk("P1", "enroll", ResidentId("19900512", false));
+  api::SubmitClaimResponse claim;
+  ASSERT_TRUE(stub_->SubmitClaim(As("partner:P1").get(), Claim("c1", member), &claim).ok());
+
+  grpc::ClientContext watch_context;
+  watch_context.AddMetadata(rpc::kPrincipalHeader, "partner:P1");
+  watch_context.set_deadline(std::chrono::system_clock::now() + 30s);
+  api::WatchClaimRequest watch;
+  watch.set_claim_id(claim.claim_id());
+  std::unique_ptr<grpc::ClientReader<api::Claim>> reader = stub_->WatchClaim(&watch_context, watch);
+  api::Claim update;
+  ASSERT_TRUE(reader->Read(&update));
+  EXPECT_EQ(update.status(), api::RECEIVED);
+
+  // Adjudication approves; payout instructs and settles (published here by hand).
+  ev::ClaimDecided decided;
+  decided.set_claim_id(claim.claim_id());
+  decided.set_member_id(member);
+  decided.set_outcome(ev::APPROVED);
+  decided.set_payable_fen(45000);
+  decided.set_revision(1);
+  decided.add_trace("formula floor((60,000 - 10,000) * 90 / 100) = 45,000");
+  ev::PaymentInstructed instructed;
+  instructed.set_payment_id("PAY-1");
+  instructed.set_claim_id(claim.claim_id());
+  instructed.set_kind(ev::BENEFIT);
+  instructed.set_amount_fen(45000);
+  ev::PaymentSettled settled;
+  settled.set_payment_id("PAY-1");
+  settled.set_claim_id(claim.claim_id());
+  settled.set_kind(ev::BENEFIT);
+  settled.set_amount_fen(45000);
+  auto record = [&](const char* topic, const char* type, const google::protobuf::Message& m) {
+    bus::OutgoingMessage out;
+    out.topic = topic;
+    out.key = member;
+    out.value = codec::Wrap(type, m).SerializeAsString();
+    return out;
+  };
+  // The decision twice, as a restarted adjudication may publish it: applied once.
+  std::vector<bus::OutgoingMessage> out = {
+      record(kDecisionsTopic, codec::kClaimDecided, decided),
+      record(kDecisionsTopic, codec::kClaimDecided, decided),
+      record(kPaymentsTopic, "mutualaid.events.v1.PaymentInstructed", instructed),
+      record(kPaymentsTopic, "mutualaid.events.v1.PaymentSettled", settled)};
+  for (const bus::Delivery& d : producer_->ProduceAll(out, 10s)) ASSERT_TRUE(d.status.ok());
+
+  std::vector<api::ClaimStatus> seen = {update.status()};
+  while (reader->Read(&update)) seen.push_back(update.status());
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(seen.back(), api::PAID);
+  EXPECT_EQ(update.payable_fen(), 45000);
+  ASSERT_EQ(update.payments_size(), 1);
+  EXPECT_EQ(update.payments(0).status(), "SETTLED");
+  EXPECT_EQ(update.trace_size(), 1);
+
+  api::ListClaimsRequest list;
+  list.set_status(api::PAID);
+  api::ListClaimsResponse listed;
+  ASSERT_TRUE(stub_->ListClaims(As("partner:P1").get(), list, &listed).ok());
+  ASSERT_EQ(listed.claims_size(), 1);
+  EXPECT_EQ(listed.claims(0).claim_id(), claim.claim_id());
+}
+
+TEST_F(IntakeTest, ListsClaimsPageByPage) {
+  const std::string member = EnrollOk("P1", "enroll", ResidentId("19900512", false));
+  std::set<std::string> submitted;
+  for (int i = 0; i < 7; ++i) {
+    api::SubmitClaimRequest c = Claim("c" + std::to_string(i), member);
+    c.set_incident_date("2024-05-" + std::to_string(10 + i));
+    api::SubmitClaimResponse r;
+    ASSERT_TRUE(stub_->SubmitClaim(As("partner:P1").get(), c, &r).ok());
+    submitted.insert(r.claim_id());
+  }
+  std::set<std::string> listed;
+  api::ListClaimsRequest list;
+  list.set_page_size(3);
+  for (int page = 0; page < 10; ++page) {
+    api::ListClaimsResponse r;
+    ASSERT_TRUE(stub_->ListClaims(As("partner:P1").get(), list, &r).ok());
+    for (const api::Claim& c : r.claims()) EXPECT_TRUE(listed.insert(c.claim_id()).second);
+    if (r.next_page_token().empty()) break;
+    list.set_page_token(r.next_page_token());
+  }
+  EXPECT_EQ(listed, submitted);
+  api::ListClaimsResponse other;
+  ASSERT_TRUE(stub_->ListClaims(As("partner:P2").get(), api::ListClaimsRequest(), &other).ok());
+  EXPECT_EQ(other.claims_size(), 0);
+}
+
+TEST_F(IntakeTest, BulkEnrollAnswersEveryRecord) {
+  grpc::ClientContext context;
+  context.AddMetadata(rpc::kPrincipalHeader, "partner:P1");
+  api::BulkEnrollResponse response;
+  auto writer = stub_->BulkEnroll(&context, &response);
+  for (int i = 0; i < 20; ++i) {
+    api::EnrollMemberRequest r = Enrollment(
+        "bulk-" + std::to_string(i), ResidentId("19900512", i % 2 == 0, std::to_string(10 + i)));
+    r.set_gender(i % 2 == 0 ? ev::MALE : ev::FEMALE);
+    if (i == 7) r.set_bank_card_number("1");  // one bad record
+    ASSERT_TRUE(writer->Write(r));
+  }
+  writer->WritesDone();
+  ASSERT_TRUE(writer->Finish().ok());
+  EXPECT_EQ(response.accepted(), 19);
+  EXPECT_EQ(response.refused(), 1);
+  ASSERT_EQ(response.results_size(), 20);
+  EXPECT_EQ(response.results(7).violations(0).field(), "bank_card_number");
+  EXPECT_EQ(ReadTopic(kIntakeTopic, 19).size(), 19u);
+}
+
+TEST_F(IntakeTest, NoPlaintextIdentityInTopicsOrStore) {
+  StartFollower();
+  const std::string id_number = ResidentId("19851103", true, "77");
+  api::EnrollMemberRequest r = Enrollment("enroll", id_number);
+  r.set_gender(ev::MALE);
+  api::EnrollMemberResponse enrolled;
+  ASSERT_TRUE(stub_->EnrollMember(As("partner:P1").get(), r, &enrolled).ok());
+  api::SubmitClaimResponse claim;
+  ASSERT_TRUE(
+      stub_->SubmitClaim(As("partner:P1").get(), Claim("c1", enrolled.member_id()), &claim).ok());
+  std::this_thread::sleep_for(500ms);  // let the follower store what it read
+  StopFollower();
+  const std::vector<std::string> secrets = {id_number, "6222020200112233446", "13800138000",
+                                            "左腿骨折"};
+  for (const char* topic : {kIntakeTopic, kKeyTopic}) {
+    for (const bus::Message& m : ReadTopic(topic, 1)) {
+      for (const std::string& secret : secrets) {
+        EXPECT_EQ(m.value.find(secret), std::string::npos) << topic;
+        EXPECT_EQ(m.key.find(secret), std::string::npos) << topic;
+      }
+    }
+  }
+  ASSERT_TRUE(store_->Close().ok());
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_->File("intake"))) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (const std::string& secret : secrets) {
+      EXPECT_EQ(bytes.find(secret), std::string::npos) << entry.path();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace claims::intake

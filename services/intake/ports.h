@@ -1,0 +1,48 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "libs/base/date.h"
+#include "libs/base/status.h"
+#include "mutualaid/events/v1/common.pb.h"
+#include "mutualaid/events/v1/envelope.pb.h"
+
+// What the intake logic needs from the outside world, as interfaces: the real adapters (Kafka,
+// the member key vault, the system clock) live beside them; tests of the logic may use fakes.
+namespace claims::intake {
+
+// The system of record, intake.events.v1.
+class EventLog {
+ public:
+  virtual ~EventLog() = default;
+  // Appends one input event keyed by its member id and returns once Kafka acknowledged it on all
+  // in-sync replicas. UNAVAILABLE or DEADLINE_EXCEEDED: the outcome is unknown; appending the
+  // same bytes again is safe (identical event ids). Thread-safe.
+  virtual Status Append(const mutualaid::events::v1::Envelope& event,
+                        std::chrono::milliseconds timeout) = 0;
+};
+
+// Pseudonyms and sealing of personal data (PIPL): the resident ID number becomes a keyed hash;
+// identity and payee fields are sealed under the member's own data key. Thread-safe.
+class MemberVault {
+ public:
+  virtual ~MemberVault() = default;
+  // The member id: keyed HMAC-SHA256 of the normalised resident ID number, hex.
+  virtual std::string MemberId(const std::string& resident_id_number) = 0;
+  // Seals `plaintext` under the member's data key, creating and durably recording that key
+  // first when the member has none. `context` binds the sealed bytes to their use.
+  virtual Result<mutualaid::events::v1::SealedPersonalData> Seal(const std::string& member_id,
+                                                                 const std::string& plaintext,
+                                                                 const std::string& context) = 0;
+};
+
+// The business date of intake ("today" in China Standard Time). Intake reads the clock to stamp
+// submissions; nothing that decides ever does.
+class BusinessClock {
+ public:
+  virtual ~BusinessClock() = default;
+  virtual Date Today() const = 0;
+};
+
+}  // namespace claims::intake

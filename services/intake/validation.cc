@@ -1,0 +1,213 @@
+#include "services/intake/validation.h"
+
+#include "libs/identity/bank_card.h"
+
+namespace claims::intake {
+namespace {
+
+namespace ev = ::mutualaid::events::v1;
+
+// Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF) without
+// C0/DEL control characters.
+bool IsCleanUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      if (c < 0x20 || c == 0x7f) return false;
+      ++i;
+      continue;
+    }
+    size_t n = 0;
+    uint32_t cp = 0;
+    if (c >= 0xc2 && c <= 0xdf) {
+      n = 1;
+      cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      n = 2;
+      cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + n >= s.size()) return false;
+    for (size_t k = 1; k <= n; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff)) {
+      return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+// Well-formed UTF-8 text of at most `max` bytes (1..max when required).
+void CheckText(const std::string& field, const std::string& value, size_t max, bool required,
+               std::vector<FieldViolation>& out) {
+  if (value.empty()) {
+    if (required) out.push_back({field, "is required"});
+    return;
+  }
+  if (value.size() > max) {
+    out.push_back({field, "is longer than " + std::to_string(max) + " bytes"});
+    return;
+  }
+  if (!IsCleanUtf8(value)) out.push_back({field, "is not valid UTF-8 text"});
+}
+
+// A "YYYY-MM-DD" date, optionally not after `today`.
+std::optional<Date> CheckDate(const std::string& field, const std::string& value, bool required,
+                              std::optional<Date> not_after, std::vector<FieldViolation>& out) {
+  if (value.empty()) {
+    if (required) out.push_back({field, "is required"});
+    return std::nullopt;
+  }
+  std::optional<Date> d = Date::Parse(value);
+  if (!d.has_value()) {
+    out.push_back({field, "is not a YYYY-MM-DD calendar date"});
+    return std::nullopt;
+  }
+  if (not_after.has_value() && *d > *not_after) {
+    out.push_back({field, "is in the future (today is " + not_after->ToString() + ")"});
+  }
+  return d;
+}
+
+void CheckId(const std::string& field, const std::string& value, std::vector<FieldViolation>& out) {
+  if (value.empty()) {
+    out.push_back({field, "is required"});
+    return;
+  }
+  if (value.size() > 128) {
+    out.push_back({field, "is longer than 128 characters"});
+    return;
+  }
+  for (char c : value) {
+    if (c < 0x21 || c > 0x7e) {
+      out.push_back({field, "must be printable ASCII without spaces"});
+      return;
+    }
+  }
+}
+
+Status Verdict(std::vector<FieldViolation> violations, const char* what) {
+  if (violations.empty()) return Status::Ok();
+  return InvalidArgument(std::string("invalid ") + what, std::move(violations));
+}
+
+}  // namespace
+
+void CheckIdempotencyKey(const std::string& key, std::vector<FieldViolation>& out) {
+  CheckId("idempotency_key", key, out);
+}
+
+Result<ValidEnrollment> ValidateEnroll(const api::EnrollMemberRequest& r, Date today) {
+  std::vector<FieldViolation> v;
+  CheckIdempotencyKey(r.idempotency_key(), v);
+  ValidEnrollment valid;
+  Result<identity::ResidentId> id =
+      identity::ParseResidentId(r.resident_id_number(), today, "resident_id_number");
+  if (!id.ok()) {
+    for (const FieldViolation& f : id.status().violations()) v.push_back(f);
+  } else {
+    valid.resident_id = *id;
+  }
+  CheckText("name", r.name(), 64, true, v);
+  if (!r.phone().empty()) {
+    bool ok = r.phone().size() == 11 && r.phone()[0] == '1';
+    for (char c : r.phone()) ok = ok && c >= '0' && c <= '9';
+    if (!ok) v.push_back({"phone", "must be an 11-digit mobile number starting with 1"});
+  }
+  if (r.gender() != ev::MALE && r.gender() != ev::FEMALE) {
+    v.push_back({"gender", "must be MALE or FEMALE"});
+  } else if (id.ok()) {
+    const bool male = id->gender == identity::Gender::kMale;
+    if (male != (r.gender() == ev::MALE)) {
+      v.push_back({"gender", "does not match the gender digit of resident_id_number"});
+    }
+  }
+  if (!ev::Occupation_IsValid(r.occupation()) || r.occupation() == ev::OCCUPATION_UNSPECIFIED) {
+    v.push_back({"occupation",
+                 "must be one of COURIER, FOOD_DELIVERY, TRUCK_DRIVER, "
+                 "RIDE_HAILING, OTHER"});
+  }
+  if (r.plan_year() < 2000 || r.plan_year() > 2100) {
+    v.push_back({"plan_year", "must be a year 2000-2100"});
+  }
+  std::optional<Date> start = CheckDate("start_date", r.start_date(), true, std::nullopt, v);
+  if (start.has_value()) {
+    valid.start_date = *start;
+    if (start->year() != r.plan_year()) v.push_back({"start_date", "must lie in plan_year"});
+  }
+  const Status card = identity::ValidateBankCard(r.bank_card_number(), "bank_card_number");
+  for (const FieldViolation& f : card.violations()) v.push_back(f);
+  CheckText("bank_name", r.bank_name(), 64, true, v);
+  if (!v.empty()) return InvalidArgument("invalid enrollment", std::move(v));
+  return valid;
+}
+
+Status ValidateTerminate(const api::TerminateMemberRequest& r) {
+  std::vector<FieldViolation> v;
+  CheckIdempotencyKey(r.idempotency_key(), v);
+  CheckId("member_id", r.member_id(), v);
+  CheckDate("date", r.date(), true, std::nullopt, v);
+  return Verdict(std::move(v), "termination");
+}
+
+Status ValidateSubmitClaim(const api::SubmitClaimRequest& r, Date today) {
+  std::vector<FieldViolation> v;
+  CheckIdempotencyKey(r.idempotency_key(), v);
+  CheckId("member_id", r.member_id(), v);
+  const int c = r.coverage();
+  if (!ev::Coverage_IsValid(c) || c == ev::COVERAGE_UNSPECIFIED) {
+    v.push_back({"coverage", "must be one of the six coverages"});
+  }
+  CheckDate("incident_date", r.incident_date(), true, today, v);
+  if (r.amount_fen() < 0 || r.amount_fen() > kMaxAmountFen) {
+    v.push_back({"amount_fen", "must be 0 to 1,000,000,000 fen"});
+  }
+  const bool illness = c == ev::CRITICAL_ILLNESS || c == ev::FEMALE_SPECIFIC_DISEASE;
+  if (illness) CheckText("condition_code", r.condition_code(), 16, true, v);
+  if (!illness && !r.condition_code().empty()) {
+    v.push_back({"condition_code", "only for CRITICAL_ILLNESS and FEMALE_SPECIFIC_DISEASE"});
+  }
+  if (c == ev::HOUSEHOLD_PROPERTY_LOSS) {
+    CheckText("cause", r.cause(), 32, true, v);
+  } else if (!r.cause().empty()) {
+    v.push_back({"cause", "only for HOUSEHOLD_PROPERTY_LOSS"});
+  }
+  if (c == ev::CHILD_ACCIDENT) {
+    CheckText("child_id", r.child_id(), 64, true, v);
+    CheckDate("child_birth_date", r.child_birth_date(), true, today, v);
+  } else {
+    if (!r.child_id().empty()) v.push_back({"child_id", "only for CHILD_ACCIDENT"});
+    if (!r.child_birth_date().empty()) {
+      v.push_back({"child_birth_date", "only for CHILD_ACCIDENT"});
+    }
+  }
+  if (static_cast<size_t>(r.documents_size()) > kMaxDocuments) {
+    v.push_back({"documents", "at most " + std::to_string(kMaxDocuments) + " document types"});
+  } else {
+    for (int i = 0; i < r.documents_size(); ++i) {
+      CheckText("documents[" + std::to_string(i) + "]", r.documents(i), 64, true, v);
+    }
+  }
+  CheckText("medical_detail", r.medical_detail(), 4000, false, v);
+  return Verdict(std::move(v), "claim");
+}
+
+Status ValidateAppeal(const api::AppealClaimRequest& r) {
+  std::vector<FieldViolation> v;
+  CheckIdempotencyKey(r.idempotency_key(), v);
+  CheckId("claim_id", r.claim_id(), v);
+  CheckText("reason", r.reason(), kMaxTextBytes, false, v);
+  return Verdict(std::move(v), "appeal");
+}
+
+}  // namespace claims::intake

@@ -1,0 +1,141 @@
+#include "services/intake/validation.h"
+
+#include <gtest/gtest.h>
+
+#include "libs/identity/resident_id.h"
+
+namespace claims::intake {
+namespace {
+
+namespace ev = ::mutualaid::events::v1;
+
+const Date kToday = *Date::Parse("2024-06-01");
+
+// A synthetic resident ID number: region 110101, the birth date, sequence 12 + gender digit,
+// and its check character.
+std::string ResidentId(const std::string& yyyymmdd, bool male) {
+  std::string first17 = "110101" + yyyymmdd + "12" + (male ? "3" : "4");
+  return first17 + identity::ResidentIdCheckCharacter(first17);
+}
+
+api::EnrollMemberRequest GoodEnrollment() {
+  api::EnrollMemberRequest r;
+  r.set_idempotency_key("enroll-1");
+  r.set_resident_id_number(ResidentId("19900512", false));
+  r.set_name("张三");
+  r.set_phone("13800138000");
+  r.set_gender(ev::FEMALE);
+  r.set_occupation(ev::FOOD_DELIVERY);
+  r.set_plan_year(2024);
+  r.set_start_date("2024-01-01");
+  r.set_bank_card_number("6222020200112233446");  // Luhn-valid
+  r.set_bank_name("工商银行");
+  return r;
+}
+
+std::vector<std::string> Fields(const Status& s) {
+  std::vector<std::string> out;
+  for (const FieldViolation& v : s.violations()) out.push_back(v.field);
+  return out;
+}
+
+TEST(ValidationTest, AcceptsAGoodEnrollmentAndReadsTheIdNumber) {
+  Result<ValidEnrollment> v = ValidateEnroll(GoodEnrollment(), kToday);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->resident_id.birth_date.ToString(), "1990-05-12");
+  EXPECT_EQ(v->start_date.ToString(), "2024-01-01");
+}
+
+TEST(ValidationTest, NamesEveryBadFieldOfAnEnrollment) {
+  api::EnrollMemberRequest r = GoodEnrollment();
+  r.set_idempotency_key("");
+  r.set_gender(ev::MALE);  // the ID number says female
+  r.set_phone("12345");
+  r.set_occupation(static_cast<ev::Occupation>(42));
+  r.set_start_date("2025-01-01");                 // not in plan year 2024
+  r.set_bank_card_number("6222020200112233449");  // Luhn fails
+  r.set_bank_name(std::string("\xff\xfe", 2));
+  r.set_name("");
+  Result<ValidEnrollment> v = ValidateEnroll(r, kToday);
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Fields(v.status()),
+            (std::vector<std::string>{"idempotency_key", "name", "phone", "gender", "occupation",
+                                      "start_date", "bank_card_number", "bank_name"}));
+}
+
+TEST(ValidationTest, RefusesABadIdNumberWithoutEchoingIt) {
+  api::EnrollMemberRequest r = GoodEnrollment();
+  std::string id = r.resident_id_number();
+  id[17] = id[17] == '0' ? '1' : '0';  // wrong check character
+  r.set_resident_id_number(id);
+  Result<ValidEnrollment> v = ValidateEnroll(r, kToday);
+  ASSERT_FALSE(v.ok());
+  ASSERT_EQ(Fields(v.status()), std::vector<std::string>{"resident_id_number"});
+  EXPECT_EQ(v.status().ToString().find(id), std::string::npos);
+}
+
+TEST(ValidationTest, RefusesBirthDatesAfterToday) {
+  api::EnrollMemberRequest r = GoodEnrollment();
+  r.set_resident_id_number(ResidentId("20240602", false));
+  EXPECT_EQ(Fields(ValidateEnroll(r, kToday).status()),
+            std::vector<std::string>{"resident_id_number"});
+}
+
+api::SubmitClaimRequest GoodClaim() {
+  api::SubmitClaimRequest r;
+  r.set_idempotency_key("claim-1");
+  r.set_member_id("m1");
+  r.set_coverage(ev::ACCIDENTAL_INJURY);
+  r.set_incident_date("2024-05-20");
+  r.set_amount_fen(60000);
+  r.add_documents("MEDICAL_RECEIPTS");
+  return r;
+}
+
+TEST(ValidationTest, AcceptsAGoodClaim) {
+  EXPECT_TRUE(ValidateSubmitClaim(GoodClaim(), kToday).ok());
+}
+
+TEST(ValidationTest, RequiresTheFieldsEachCoverageNeeds) {
+  api::SubmitClaimRequest r = GoodClaim();
+  r.set_coverage(ev::CHILD_ACCIDENT);
+  EXPECT_EQ(Fields(ValidateSubmitClaim(r, kToday)),
+            (std::vector<std::string>{"child_id", "child_birth_date"}));
+  r.set_coverage(ev::CRITICAL_ILLNESS);
+  EXPECT_EQ(Fields(ValidateSubmitClaim(r, kToday)), std::vector<std::string>{"condition_code"});
+  r.set_coverage(ev::HOUSEHOLD_PROPERTY_LOSS);
+  EXPECT_EQ(Fields(ValidateSubmitClaim(r, kToday)), std::vector<std::string>{"cause"});
+  r.set_coverage(ev::ACCIDENTAL_INJURY);
+  r.set_cause("FIRE");
+  EXPECT_EQ(Fields(ValidateSubmitClaim(r, kToday)), std::vector<std::string>{"cause"});
+}
+
+TEST(ValidationTest, RefusesFutureDatesBadAmountsAndTooManyDocuments) {
+  api::SubmitClaimRequest r = GoodClaim();
+  r.set_incident_date("2024-06-02");
+  r.set_amount_fen(1'000'000'001);
+  for (int i = 0; i < 21; ++i) r.add_documents("D");
+  EXPECT_EQ(Fields(ValidateSubmitClaim(r, kToday)),
+            (std::vector<std::string>{"incident_date", "amount_fen", "documents"}));
+  r = GoodClaim();
+  r.set_amount_fen(-1);
+  r.set_coverage(static_cast<ev::Coverage>(99));
+  r.set_incident_date("2024-02-30");
+  EXPECT_EQ(Fields(ValidateSubmitClaim(r, kToday)),
+            (std::vector<std::string>{"coverage", "incident_date", "amount_fen"}));
+}
+
+TEST(ValidationTest, ChecksUtf8AndControlCharacters) {
+  api::SubmitClaimRequest r = GoodClaim();
+  for (const std::string& bad : {std::string("\xc0\xaf"), std::string("\xed\xa0\x80"),
+                                 std::string("a\x01"), std::string("\xe4\xb8")}) {
+    r.set_medical_detail(bad);
+    EXPECT_EQ(Fields(ValidateSubmitClaim(r, kToday)), std::vector<std::string>{"medical_detail"});
+  }
+  r.set_medical_detail("骨折，住院三天");
+  EXPECT_TRUE(ValidateSubmitClaim(r, kToday).ok());
+}
+
+}  // namespace
+}  // namespace claims::intake

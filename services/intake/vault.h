@@ -1,0 +1,53 @@
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "libs/bus/producer.h"
+#include "libs/crypto/aes_gcm.h"
+#include "libs/crypto/keys.h"
+#include "libs/store/state_store.h"
+#include "services/intake/ports.h"
+
+namespace claims::intake {
+
+inline constexpr char kKeyTopic[] = "keys.members.v1";  // compacted; key id -> wrapped data key
+inline constexpr char kMemberKeysCf[] = "member_keys";  // member id -> key id \0 wrapped key
+
+// MemberVault over the real keys: pseudonyms from the pseudonym key; each member's data key
+// generated on first use, wrapped by the master key, published to the compacted key topic (so
+// that any service holding the master key can open the member's data, and deleting the member's
+// key records erases it everywhere) and cached wrapped in intake's store.
+//
+// Key ids are "<member id>/<16 random hex>": two intake replicas that both create a key for one
+// member create two distinct keys, both kept; each sealed value names the one that sealed it.
+// Thread-safe.
+class KeyVault : public MemberVault {
+ public:
+  KeyVault(crypto::PseudonymKey pseudonym_key, crypto::MasterKey master_key,
+           store::StateStore& store, bus::Producer& producer, std::string key_topic = kKeyTopic)
+      : pseudonym_key_(std::move(pseudonym_key)),
+        master_key_(std::move(master_key)),
+        store_(store),
+        producer_(producer),
+        key_topic_(std::move(key_topic)) {}
+
+  std::string MemberId(const std::string& resident_id_number) override;
+  Result<mutualaid::events::v1::SealedPersonalData> Seal(const std::string& member_id,
+                                                         const std::string& plaintext,
+                                                         const std::string& context) override;
+
+ private:
+  Result<crypto::DataKey> KeyOf(const std::string& member_id);
+
+  crypto::PseudonymKey pseudonym_key_;
+  crypto::MasterKey master_key_;
+  store::StateStore& store_;
+  bus::Producer& producer_;
+  std::string key_topic_;
+  crypto::RandomNonceSource nonces_;
+  std::mutex mu_;  // serializes key creation
+};
+
+}  // namespace claims::intake
