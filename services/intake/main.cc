@@ -1,0 +1,186 @@
+// intake: the partner-facing gRPC API of the claims pipeline. Wiring only; the logic is in
+// intake.cc, the gRPC adapter in intake_service.cc.
+
+#include <cstdio>
+#include <thread>
+
+#include "libs/bus/consumer.h"
+#include "libs/bus/producer.h"
+#include "libs/crypto/keys.h"
+#include "libs/rpc/server.h"
+#include "libs/runtime/flags.h"
+#include "libs/runtime/log.h"
+#include "libs/runtime/metrics.h"
+#include "libs/runtime/metrics_server.h"
+#include "libs/runtime/signals.h"
+#include "libs/store/state_store.h"
+#include "services/intake/adapters.h"
+#include "services/intake/claim_follower.h"
+#include "services/intake/intake.h"
+#include "services/intake/intake_service.h"
+#include "services/intake/vault.h"
+
+namespace claims::intake {
+namespace {
+
+using runtime::FlagKind;
+
+Status Declare(runtime::FlagSet& flags) {
+  const runtime::FlagSpec specs[] = {
+      {"pseudonym-key-file", "File with the 32-byte HMAC key of member pseudonyms (raw or hex).",
+       FlagKind::kString, "", true},
+      {"master-key-file", "File with the 32-byte master key that wraps members' data keys.",
+       FlagKind::kString, "", true},
+      {"plan-id", "Plan version new claims and appeals are decided under.", FlagKind::kString,
+       "six-guarantees-v1"},
+      {"business-date",
+       "Fixed business date YYYY-MM-DD (development and tests); default: today "
+       "in China Standard Time.",
+       FlagKind::kString, ""},
+      {"publish-timeout", "How long a call waits for Kafka's acknowledgement.",
+       FlagKind::kDurationMs, "10s"},
+      {"tls-cert", "Server certificate (PEM), unless --insecure-dev.", FlagKind::kString, ""},
+      {"tls-key", "Server private key (PEM), unless --insecure-dev.", FlagKind::kString, ""},
+      {"tls-client-ca", "CA (PEM) that signs partners' client certificates.", FlagKind::kString,
+       ""},
+      {"log-level", "debug, info, warn or error.", FlagKind::kString, "info"},
+  };
+  for (const runtime::FlagSpec& spec : specs) {
+    if (Status s = flags.Add(spec); !s.ok()) return s;
+  }
+  return flags.SetDefault(runtime::kListenFlag, "127.0.0.1:50051");
+}
+
+int Run(int argc, char** argv) {
+  runtime::FlagSet flag_set = runtime::FlagSet::ForService(
+      "intake", "The partner-facing API: enrollments, claims, appeals and claim status.");
+  if (Status s = Declare(flag_set); !s.ok()) {
+    std::fprintf(stderr, "intake: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  Result<runtime::Flags> flags = flag_set.ParseCommandLine(argc, argv);
+  if (std::optional<int> code = runtime::ExitCodeBeforeRun(flag_set, flags)) return *code;
+  Result<runtime::LogLevel> level = runtime::ParseLogLevel(flags->String("log-level"));
+  if (!level.ok()) {
+    std::fprintf(stderr, "intake: --log-level: %s\n", level.status().message().c_str());
+    return 2;
+  }
+  runtime::LoggerOptions log_options;
+  log_options.min_level = *level;
+  runtime::Logger log("intake", log_options);
+  auto fail = [&](const char* what, const Status& s) {
+    log.Error(what, {{"status", s}});
+    return 1;
+  };
+
+  Result<crypto::PseudonymKey> pseudonym_key =
+      crypto::PseudonymKey::FromFile(flags->String("pseudonym-key-file"));
+  if (!pseudonym_key.ok()) return fail("cannot load the pseudonym key", pseudonym_key.status());
+  Result<crypto::MasterKey> master_key =
+      crypto::MasterKey::FromFile(flags->String("master-key-file"));
+  if (!master_key.ok()) return fail("cannot load the master key", master_key.status());
+  std::unique_ptr<BusinessClock> clock;
+  if (const std::string& fixed = flags->String("business-date"); !fixed.empty()) {
+    std::optional<Date> date = Date::Parse(fixed);
+    if (!date.has_value()) {
+      std::fprintf(stderr, "intake: --business-date: '%s' is not YYYY-MM-DD\n", fixed.c_str());
+      return 2;
+    }
+    clock = std::make_unique<FixedBusinessClock>(*date);
+  } else {
+    clock = std::make_unique<SystemBusinessClock>();
+  }
+
+  store::StoreOptions store_options;
+  store_options.column_families = IntakeColumnFamilies();
+  store_options.column_families.push_back(kMemberKeysCf);
+  Result<std::unique_ptr<store::StateStore>> store =
+      store::StateStore::Open(flags->data_dir(), store_options);
+  if (!store.ok()) return fail("cannot open the data dir", store.status());
+
+  bus::ProducerOptions producer_options;
+  producer_options.bootstrap_servers = flags->bootstrap_servers();
+  producer_options.client_id = "intake";
+  producer_options.linger_ms = 1;
+  producer_options.message_timeout_ms =
+      static_cast<int>(flags->Duration("publish-timeout").count());
+  Result<std::unique_ptr<bus::Producer>> producer = bus::Producer::Create(producer_options);
+  if (!producer.ok()) return fail("cannot create the Kafka producer", producer.status());
+  bus::ConsumerOptions consumer_options;
+  consumer_options.bootstrap_servers = flags->bootstrap_servers();
+  consumer_options.client_id = "intake-follower";
+  Result<std::unique_ptr<bus::Consumer>> consumer = bus::Consumer::Create(consumer_options);
+  if (!consumer.ok()) return fail("cannot create the Kafka consumer", consumer.status());
+
+  KeyVault vault(std::move(pseudonym_key).value(), std::move(master_key).value(), **store,
+                 **producer);
+  KafkaEventLog event_log(**producer);
+  IntakeOptions options;
+  options.plan_id = flags->String("plan-id");
+  options.publish_timeout = flags->Duration("publish-timeout");
+  Intake intake(options, **store, event_log, vault, *clock);
+  IntakeService service(intake, flags->insecure_dev());
+
+  ClaimFollower follower(**store, **consumer);
+  if (Status s = follower.Start(std::chrono::seconds(30)); !s.ok()) {
+    return fail("cannot read the claim topics", s);
+  }
+  std::atomic<bool> stop_follower{false};
+  std::thread follower_thread([&] {
+    if (Status s = follower.Run(stop_follower); !s.ok())
+      log.Error("follower stopped", {{"status", s}});
+  });
+
+  rpc::ServerOptions server_options;
+  server_options.listen = flags->listen();
+  server_options.insecure_dev = flags->insecure_dev();
+  server_options.cert_file = flags->String("tls-cert");
+  server_options.key_file = flags->String("tls-key");
+  server_options.client_ca_file = flags->String("tls-client-ca");
+  Result<std::unique_ptr<rpc::Server>> server = rpc::Server::Start(server_options, {&service});
+  if (!server.ok()) {
+    stop_follower = true;
+    follower_thread.join();
+    return fail("cannot start the gRPC server", server.status());
+  }
+
+  runtime::MetricsRegistry registry;
+  if (Result<runtime::GaugeFamily*> up = registry.AddGauge("claims_up", "1 while serving.");
+      up.ok()) {
+    (*up)->WithLabels({}).Set(1);
+  }
+  runtime::MetricsServerOptions metrics_options;
+  metrics_options.listen = flags->metrics_listen();
+  Result<std::unique_ptr<runtime::MetricsServer>> metrics =
+      runtime::MetricsServer::Start(&registry, metrics_options);
+  if (!metrics.ok()) {
+    (*server)->Shutdown(std::chrono::milliseconds(0));
+    stop_follower = true;
+    follower_thread.join();
+    return fail("cannot start the metrics server", metrics.status());
+  }
+
+  Result<std::unique_ptr<runtime::ShutdownSignal>> signal = runtime::ShutdownSignal::Install();
+  if (!signal.ok()) return fail("cannot install the shutdown signal", signal.status());
+  log.Info("serving", {{"grpc_port", (*server)->port()},
+                       {"metrics_port", (*metrics)->port()},
+                       {"insecure_dev", flags->insecure_dev()}});
+  std::printf("grpc-port %d\nmetrics-port %u\n", (*server)->port(),
+              static_cast<unsigned>((*metrics)->port()));
+  std::fflush(stdout);
+
+  (*signal)->Wait();
+  log.Info("shutting down", {{"signal", (*signal)->signal_number()}});
+  // Calls in flight finish (their events acknowledged) before the process goes.
+  (*server)->Shutdown(std::chrono::seconds(10));
+  stop_follower = true;
+  follower_thread.join();
+  (*metrics)->Stop();
+  log.Info("stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace claims::intake
+
+int main(int argc, char** argv) { return claims::intake::Run(argc, argv); }

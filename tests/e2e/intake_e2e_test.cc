@@ -1,0 +1,200 @@
+// The intake binary as ops run it: its own process, the dev broker, flags, SIGTERM, SIGKILL.
+
+#include <arpa/inet.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+#include <thread>
+
+#include "libs/bus/consumer.h"
+#include "libs/identity/resident_id.h"
+#include "libs/rpc/auth.h"
+#include "mutualaid/intake/v1/intake.grpc.pb.h"
+#include "tests/support/child_process.h"
+#include "tests/support/dev_broker.h"
+#include "tests/support/temp_dir.h"
+
+namespace claims {
+namespace {
+
+using namespace std::chrono_literals;
+namespace api = ::mutualaid::intake::v1;
+namespace ev = ::mutualaid::events::v1;
+
+std::string ResidentId(const std::string& yyyymmdd, bool male) {
+  std::string first17 = "110101" + yyyymmdd + "12" + (male ? "3" : "4");
+  return first17 + identity::ResidentIdCheckCharacter(first17);
+}
+
+// The value after "NAME " in a file of "name value" lines, waiting (bounded) for it to appear.
+std::string WaitForLine(const std::string& path, const std::string& name) {
+  for (int i = 0; i < 200; ++i) {
+    std::ifstream in(path);
+    std::string key, value;
+    while (in >> key >> value) {
+      if (key == name) return value;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  return "";
+}
+
+// GET over plain HTTP/1.0 on loopback; the whole response.
+std::string HttpGet(int port, const std::string& path) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    const std::string request = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+      char buf[4096];
+      for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+    }
+  }
+  close(fd);
+  return out;
+}
+
+class IntakeE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    broker_ = std::move(test_support::DevBroker::Start()).value();
+    dir_ = std::make_unique<test_support::TempDir>(
+        std::move(test_support::TempDir::Create("intake-e2e")).value());
+    std::ofstream(dir_->File("pseudonym.key"))
+        << "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n";
+    std::ofstream(dir_->File("master.key"))
+        << "f0e0d0c0b0a090807060504030201000f1e1d1c1b1a191817161514131211101\n";
+  }
+
+  test_support::ChildProcess StartIntake(const std::string& name) {
+    test_support::SpawnOptions spawn;
+    spawn.stdout_path = dir_->File(name + ".out");
+    spawn.stderr_path = dir_->File(name + ".log");
+    spawn.env = {{"CLAIMS_BUSINESS_DATE", "2024-06-01"}};  // flags also come from the environment
+    auto child = test_support::ChildProcess::Spawn(
+        {CLAIMS_INTAKE_BINARY, "--bootstrap-servers", broker_->bootstrap_servers(), "--listen",
+         "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--data-dir", dir_->File("data"),
+         "--insecure-dev", "--pseudonym-key-file", dir_->File("pseudonym.key"), "--master-key-file",
+         dir_->File("master.key")},
+        spawn);
+    EXPECT_TRUE(child.ok());
+    grpc_port_ = WaitForLine(spawn.stdout_path, "grpc-port");
+    metrics_port_ = WaitForLine(spawn.stdout_path, "metrics-port");
+    EXPECT_FALSE(grpc_port_.empty()) << "intake did not start";
+    stub_ = api::IntakeService::NewStub(
+        grpc::CreateChannel("127.0.0.1:" + grpc_port_, grpc::InsecureChannelCredentials()));
+    return std::move(child).value();
+  }
+
+  std::unique_ptr<grpc::ClientContext> AsPartner() {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->AddMetadata(rpc::kPrincipalHeader, "partner:P1");
+    context->set_deadline(std::chrono::system_clock::now() + 20s);
+    return context;
+  }
+
+  api::EnrollMemberRequest Enrollment(const std::string& key, const std::string& id) {
+    api::EnrollMemberRequest r;
+    r.set_idempotency_key(key);
+    r.set_resident_id_number(id);
+    r.set_name("王五");
+    r.set_gender(ev::FEMALE);
+    r.set_occupation(ev::RIDE_HAILING);
+    r.set_plan_year(2024);
+    r.set_start_date("2024-01-01");
+    r.set_bank_card_number("6222020200112233446");
+    r.set_bank_name("建设银行");
+    return r;
+  }
+
+  size_t CountInputEvents(size_t at_least) {
+    bus::ConsumerOptions co;
+    co.bootstrap_servers = broker_->bootstrap_servers();
+    auto consumer = std::move(bus::Consumer::Create(co)).value();
+    std::vector<bus::TopicPartitionOffset> all;
+    for (int p = 0; p < 12; ++p) {
+      all.push_back({"intake.events.v1", p, bus::Consumer::kBeginning});
+    }
+    EXPECT_TRUE(consumer->Assign(all).ok());
+    size_t n = 0;
+    auto poll = [&] {
+      Result<std::vector<bus::ConsumerEvent>> events = consumer->Poll(100ms);
+      if (!events.ok()) return;
+      for (const bus::ConsumerEvent& e : *events) n += e.kind == bus::ConsumerEvent::Kind::kMessage;
+    };
+    for (int polls = 0; polls < 100 && n < at_least; ++polls) poll();
+    for (int polls = 0; polls < 5; ++polls) poll();  // and nothing more arrives
+    return n;
+  }
+
+  std::unique_ptr<test_support::DevBroker> broker_;
+  std::unique_ptr<test_support::TempDir> dir_;
+  std::string grpc_port_, metrics_port_;
+  std::unique_ptr<api::IntakeService::Stub> stub_;
+};
+
+TEST_F(IntakeE2eTest, ServesHealthMetricsAndStopsCleanlyOnSigterm) {
+  test_support::ChildProcess intake = StartIntake("a");
+  const std::string health = HttpGet(std::stoi(metrics_port_), "/healthz");
+  EXPECT_EQ(health.rfind("HTTP/1.1 200", 0), 0u) << health;
+  EXPECT_NE(HttpGet(std::stoi(metrics_port_), "/metrics").find("claims_up 1"), std::string::npos);
+  api::EnrollMemberResponse enrolled;
+  ASSERT_TRUE(stub_
+                  ->EnrollMember(AsPartner().get(), Enrollment("k1", ResidentId("19900512", false)),
+                                 &enrolled)
+                  .ok());
+  Result<int> code = intake.Stop(15s);
+  ASSERT_TRUE(code.ok());
+  EXPECT_EQ(*code, 0);
+}
+
+TEST_F(IntakeE2eTest, AnAcknowledgedCallSurvivesKillAndTheRetryAnswersTheSame) {
+  const std::string id = ResidentId("19880229", false);
+  api::EnrollMemberResponse first;
+  {
+    test_support::ChildProcess intake = StartIntake("a");
+    ASSERT_TRUE(stub_->EnrollMember(AsPartner().get(), Enrollment("k1", id), &first).ok());
+    ASSERT_TRUE(intake.Kill().ok());  // SIGKILL right after the answer
+  }
+  EXPECT_EQ(CountInputEvents(1), 1u);
+  test_support::ChildProcess intake = StartIntake("b");
+  api::EnrollMemberResponse again;
+  ASSERT_TRUE(stub_->EnrollMember(AsPartner().get(), Enrollment("k1", id), &again).ok());
+  EXPECT_EQ(again.SerializeAsString(), first.SerializeAsString());
+  EXPECT_EQ(CountInputEvents(1), 1u);
+  EXPECT_EQ(*intake.Stop(15s), 0);
+  // Logs are JSON lines and never show the ID number or the card.
+  for (const char* log : {"a.log", "b.log"}) {
+    std::ifstream in(dir_->File(log));
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(text.find(id), std::string::npos) << log;
+    EXPECT_EQ(text.find("6222020200112233446"), std::string::npos) << log;
+    EXPECT_NE(text.find("\"msg\":\"serving\""), std::string::npos) << log << text;
+  }
+}
+
+TEST_F(IntakeE2eTest, RefusesToStartWithoutKeysNamingTheFlag) {
+  test_support::SpawnOptions spawn;
+  spawn.stderr_path = dir_->File("nokey.log");
+  auto child = test_support::ChildProcess::Spawn(
+      {CLAIMS_INTAKE_BINARY, "--bootstrap-servers", broker_->bootstrap_servers(), "--data-dir",
+       dir_->File("data")},
+      spawn);
+  ASSERT_TRUE(child.ok());
+  EXPECT_EQ(*child->Wait(10s), 2);
+  std::ifstream in(dir_->File("nokey.log"));
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("pseudonym-key-file"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace claims
