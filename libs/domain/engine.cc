@@ -527,12 +527,13 @@ Output Apply(MemberState& state, const Input& input, const Plan& plan) {
   return std::visit(applier, input);
 }
 
-Output RejectClaimIdInUse(MemberState& state, const ClaimInput& input, const Plan& plan) {
+Output RejectInput(MemberState& state, Rejection code, const ClaimId& claim, std::string detail,
+                   const Plan& plan) {
   InputRejection r;
   r.member = state.id;
-  r.claim = input.claim;
-  r.code = Rejection::kClaimIdInUse;
-  r.detail = "claim id " + input.claim + " is already in use by another member";
+  r.claim = claim;
+  r.code = code;
+  r.detail = std::move(detail);
   r.plan_id = plan.id;
   r.plan_sha256 = plan.sha256;
   Output out;

@@ -20,8 +20,10 @@ Output Apply(MemberState& state, const Input& input, const Plan& plan);
 
 namespace claims::domain {
 
-// The rejection of a claim whose id another member's claim already uses (a fold over several
-// members knows that; one member's state does not). Takes the member's next sequence number.
-Output RejectClaimIdInUse(MemberState& state, const ClaimInput& input, const Plan& plan);
+// A rejection decided outside the member's own rules: a claim id another member's claim already
+// uses (a fold over several members knows that; one member's state does not), or an event that
+// could not be decoded. Changes nothing but the member's sequence number, which it takes.
+Output RejectInput(MemberState& state, Rejection code, const ClaimId& claim, std::string detail,
+                   const Plan& plan);
 
 }  // namespace claims::domain

@@ -26,7 +26,8 @@ Output Fold::Apply(const Input& input, const Plan& plan) {
     MemberState& state = StateOf(claim->member);
     auto [it, inserted] = claim_owner_.emplace(claim->claim, claim->member);
     if (!inserted && it->second != claim->member) {
-      return RejectClaimIdInUse(state, *claim, plan);
+      return RejectInput(state, Rejection::kClaimIdInUse, claim->claim,
+                         "claim id " + claim->claim + " is already in use by another member", plan);
     }
     return domain::Apply(state, input, plan);
   }

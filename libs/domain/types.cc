@@ -55,7 +55,7 @@ constexpr NameTable<Reason, 17> kReasons{{
     {Reason::kReviewDenied, "REVIEW_DENIED"},
     {Reason::kAppealed, "APPEALED"},
 }};
-constexpr NameTable<Rejection, 10> kRejections{{
+constexpr NameTable<Rejection, 11> kRejections{{
     {Rejection::kStartOutsidePlanYear, "START_OUTSIDE_PLAN_YEAR"},
     {Rejection::kDuplicateEnrollmentYear, "DUPLICATE_ENROLLMENT_YEAR"},
     {Rejection::kIdentityMismatch, "IDENTITY_MISMATCH"},
@@ -66,6 +66,7 @@ constexpr NameTable<Rejection, 10> kRejections{{
     {Rejection::kAppealOfClaimNotDenied, "APPEAL_OF_CLAIM_NOT_DENIED"},
     {Rejection::kAppealLate, "APPEAL_LATE"},
     {Rejection::kAppealRepeated, "APPEAL_REPEATED"},
+    {Rejection::kMalformedInput, "MALFORMED_INPUT"},
 }};
 constexpr NameTable<ReviewAction, 2> kReviewActions{{
     {ReviewAction::kApprove, "APPROVE"},

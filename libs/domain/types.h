@@ -59,6 +59,7 @@ enum class Rejection {
   kAppealOfClaimNotDenied,
   kAppealLate,
   kAppealRepeated,
+  kMalformedInput,  // the event could not be decoded; it changes nothing
 };
 
 enum class ReviewAction { kApprove, kDeny };

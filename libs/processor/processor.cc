@@ -112,6 +112,7 @@ Status Processor::ProcessBatch() {
         ++part_silent;
       }
     }
+    if (status.ok()) status = part->fold->Finish(batch);
     if (!status.ok()) {
       Reset(p, status);
       stats_.batches_abandoned++;

@@ -37,6 +37,14 @@ class PartitionFold {
   // partition is retried from the store after a backoff (e.g. an unknown plan version).
   virtual Status Apply(const bus::Message& input, store::WriteBatch& batch,
                        std::vector<bus::OutgoingMessage>& outputs) = 0;
+
+  // Called once after the last record of a batch of this partition, before the offset is set: a
+  // fold that keeps changed state in memory stages it into `batch` here. An error stalls the
+  // partition as Apply's does. Default: nothing to add.
+  virtual Status Finish(store::WriteBatch& batch) {
+    (void)batch;
+    return Status::Ok();
+  }
 };
 
 // Opens the fold of `partition` over `store`. Called on assignment and after every reset.
