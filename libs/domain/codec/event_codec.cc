@@ -139,6 +139,70 @@ Result<domain::Input> DecodeInput(const ev::Envelope& envelope) {
   return input;
 }
 
+ev::Envelope EncodeInput(const domain::Input& input, const std::string& event_id,
+                         const std::string& plan_id) {
+  ev::Envelope e;
+  std::string date;
+  if (const auto* in = std::get_if<domain::EnrollInput>(&input)) {
+    ev::MemberEnrolled m;
+    m.set_member_id(in->member);
+    m.set_gender(static_cast<ev::Gender>(GenderToProto(in->gender)));
+    m.set_birth_date(in->birth_date.ToString());
+    m.set_occupation(static_cast<ev::Occupation>(OccupationToProto(in->occupation)));
+    m.set_plan_year(in->plan_year);
+    m.set_start_date(in->start_date.ToString());
+    e = Wrap(kMemberEnrolled, m);
+    date = in->start_date.ToString();
+  } else if (const auto* in = std::get_if<domain::TerminateInput>(&input)) {
+    ev::MemberTerminated m;
+    m.set_member_id(in->member);
+    m.set_date(in->date.ToString());
+    e = Wrap(kMemberTerminated, m);
+    date = in->date.ToString();
+  } else if (const auto* in = std::get_if<domain::ClaimInput>(&input)) {
+    ev::ClaimSubmitted m;
+    m.set_claim_id(in->claim);
+    m.set_member_id(in->member);
+    m.set_coverage(static_cast<ev::Coverage>(CoverageToProto(in->coverage)));
+    m.set_incident_date(in->incident_date.ToString());
+    m.set_date(in->date.ToString());
+    m.set_amount_fen(in->amount);
+    m.set_condition_code(in->condition_code);
+    m.set_cause(in->cause);
+    m.set_child_id(in->child_id);
+    if (in->child_birth_date) m.set_child_birth_date(in->child_birth_date->ToString());
+    for (const std::string& d : in->documents) m.add_documents(d);
+    m.set_plan_id(plan_id);
+    e = Wrap(kClaimSubmitted, m);
+    date = in->date.ToString();
+  } else if (const auto* in = std::get_if<domain::ReviewInput>(&input)) {
+    ev::ReviewRecorded m;
+    m.set_claim_id(in->claim);
+    m.set_member_id(in->member);
+    m.set_date(in->date.ToString());
+    m.set_action(in->action == domain::ReviewAction::kApprove ? ev::ReviewRecorded::APPROVE
+                                                              : ev::ReviewRecorded::DENY);
+    m.set_plan_id(plan_id);
+    e = Wrap(kReviewRecorded, m);
+    date = in->date.ToString();
+  } else {
+    const auto& appeal = std::get<domain::AppealInput>(input);
+    ev::ClaimAppealed m;
+    m.set_claim_id(appeal.claim);
+    m.set_member_id(appeal.member);
+    m.set_date(appeal.date.ToString());
+    m.set_plan_id(plan_id);
+    e = Wrap(kClaimAppealed, m);
+    date = appeal.date.ToString();
+  }
+  e.set_event_id(event_id);
+  e.set_member_id(domain::MemberOf(input));
+  e.set_business_date(date);
+  e.set_producer("intake");
+  e.set_trace_id(event_id);
+  return e;
+}
+
 ev::ClaimDecided ToProto(const domain::Decision& d) {
   ev::ClaimDecided p;
   p.set_claim_id(d.claim);

@@ -35,6 +35,12 @@ mutualaid::events::v1::Envelope Wrap(const std::string& type,
 mutualaid::events::v1::Envelope EncodeOutput(const domain::Output& output,
                                              const mutualaid::events::v1::Envelope& input);
 
+// The wire form of an input, for tools and tests that produce input events (the load generator,
+// replay fixtures): its payload, wrapped, with the given event id and plan id (for claims,
+// appeals and reviews) and the member id; business date = the input's own date.
+mutualaid::events::v1::Envelope EncodeInput(const domain::Input& input, const std::string& event_id,
+                                            const std::string& plan_id);
+
 mutualaid::events::v1::ClaimDecided ToProto(const domain::Decision& d);
 mutualaid::events::v1::InputRejected ToProto(const domain::InputRejection& r);
 

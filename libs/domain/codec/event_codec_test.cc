@@ -5,6 +5,7 @@
 #include "libs/domain/codec/plan_loader.h"
 #include "libs/domain/fold.h"
 #include "mutualaid/events/v1/intake.pb.h"
+#include "tests/bench/history.h"
 
 namespace claims::codec {
 namespace {
@@ -133,6 +134,21 @@ TEST(EventCodecTest, OutputsAreByteIdenticalWhenRedone) {
     if (run == 0) first = bytes;
     EXPECT_EQ(bytes, first);
   }
+}
+
+TEST(EventCodecTest, EncodedInputsDecodeToTheSameInputs) {
+  bench::HistoryShape shape;
+  shape.members = 300;
+  shape.claims_per_thousand_member_years = 900;
+  int n = 0;
+  for (const domain::Input& in : bench::GenerateHistory(shape)) {
+    const ev::Envelope e = EncodeInput(in, "E" + std::to_string(++n), "six-guarantees-v1");
+    Result<domain::Input> back = DecodeInput(e);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    ASSERT_TRUE(*back == in) << n;
+    EXPECT_EQ(e.member_id(), domain::MemberOf(in));
+  }
+  EXPECT_GT(n, 1000);
 }
 
 }  // namespace

@@ -1,0 +1,134 @@
+#include "services/adjudication/adjudication_fold.h"
+
+#include "libs/domain/codec/event_codec.h"
+#include "libs/domain/codec/state_codec.h"
+#include "libs/domain/engine.h"
+#include "mutualaid/events/v1/intake.pb.h"
+
+namespace claims::adjudication {
+namespace {
+
+namespace ev = ::mutualaid::events::v1;
+
+}  // namespace
+
+std::vector<std::string> AdjudicationColumnFamilies() { return {kMembersCf, kPlanHashesCf}; }
+
+std::string NamedPlanId(const ev::Envelope& envelope) {
+  if (envelope.type() == codec::kClaimSubmitted) {
+    ev::ClaimSubmitted m;
+    if (m.ParseFromString(envelope.payload())) return m.plan_id();
+  } else if (envelope.type() == codec::kClaimAppealed) {
+    ev::ClaimAppealed m;
+    if (m.ParseFromString(envelope.payload())) return m.plan_id();
+  } else if (envelope.type() == codec::kReviewRecorded) {
+    ev::ReviewRecorded m;
+    if (m.ParseFromString(envelope.payload())) return m.plan_id();
+  }
+  return "";
+}
+
+bus::OutgoingMessage DecisionRecord(const ev::Envelope& output) {
+  bus::OutgoingMessage out;
+  out.topic = kDecisionsTopic;
+  out.key = output.member_id();
+  out.value = output.SerializeAsString();
+  out.headers = {{"type", output.type()},
+                 {"event-id", output.event_id()},
+                 {"trace-id", output.trace_id()},
+                 {"member", output.member_id()},
+                 {"sequence", std::to_string(output.sequence())}};
+  return out;
+}
+
+Result<domain::MemberState*> AdjudicationFold::State(const std::string& member) {
+  auto it = cache_.find(member);
+  if (it != cache_.end()) return &it->second;
+  domain::MemberState state;
+  state.id = member;
+  Result<std::optional<std::string>> stored = store_.Get(kMembersCf, member);
+  if (!stored.ok()) return stored.status();
+  if (stored->has_value()) {
+    Result<domain::MemberState> decoded = codec::DecodeMemberState(**stored);
+    if (!decoded.ok()) return decoded.status();
+    state = std::move(decoded).value();
+  }
+  return &cache_.emplace(member, std::move(state)).first->second;
+}
+
+Result<const domain::Plan*> AdjudicationFold::PlanFor(const std::string& plan_id,
+                                                      const std::string& event_id,
+                                                      store::WriteBatch& batch) {
+  const domain::Plan* plan = plans_.Find(plan_id);
+  if (plan == nullptr) {
+    return FailedPrecondition("event " + event_id + " names plan '" + plan_id +
+                              "', which is not loaded; add its file to the plans directory");
+  }
+  auto pinned = pinned_hashes_.find(plan->id);
+  if (pinned == pinned_hashes_.end()) {
+    Result<std::optional<std::string>> stored = store_.Get(kPlanHashesCf, plan->id);
+    if (!stored.ok()) return stored.status();
+    if (!stored->has_value()) batch.Put(kPlanHashesCf, plan->id, plan->sha256);
+    pinned = pinned_hashes_.emplace(plan->id, stored->value_or(plan->sha256)).first;
+  }
+  if (pinned->second != plan->sha256) {
+    return FailedPrecondition("plan file of " + plan->id +
+                              " changed: decisions so far used sha256 " + pinned->second +
+                              ", the loaded file has " + plan->sha256 +
+                              "; plan files are immutable, publish a new plan id instead");
+  }
+  return plan;
+}
+
+Status AdjudicationFold::Apply(const bus::Message& input, store::WriteBatch& batch,
+                               std::vector<bus::OutgoingMessage>& outputs) {
+  ev::Envelope envelope;
+  const bool parsed = envelope.ParseFromString(input.value);
+  if (!parsed) envelope.Clear();
+  // A record that is not even an envelope still belongs to the member its key names.
+  if (envelope.member_id().empty()) envelope.set_member_id(input.key);
+  if (envelope.event_id().empty()) {
+    envelope.set_event_id("offset-" + std::to_string(input.partition) + "-" +
+                          std::to_string(input.offset));
+  }
+  Result<domain::Input> decoded =
+      parsed ? codec::DecodeInput(envelope)
+             : Result<domain::Input>(InvalidArgument("the record is not an event envelope"));
+  const std::string plan_id = decoded.ok() ? NamedPlanId(envelope) : "";
+  Result<const domain::Plan*> plan = PlanFor(plan_id, envelope.event_id(), batch);
+  if (!plan.ok()) return plan.status();
+
+  std::string member = decoded.ok() ? domain::MemberOf(*decoded) : "";
+  if (member.empty()) member = envelope.member_id();
+  Result<domain::MemberState*> state = State(member);
+  if (!state.ok()) return state.status();
+  domain::Output output;
+  if (decoded.ok()) {
+    domain::Input routed = *decoded;
+    std::visit([&](auto& in) { in.member = member; }, routed);
+    output = domain::Apply(**state, routed, **plan);
+  } else {
+    output = domain::RejectInput(**state, domain::Rejection::kMalformedInput, "",
+                                 decoded.status().ToString(), **plan);
+  }
+  dirty_.insert(member);
+  if (!output.empty()) outputs.push_back(DecisionRecord(codec::EncodeOutput(output, envelope)));
+  return Status::Ok();
+}
+
+Status AdjudicationFold::Finish(store::WriteBatch& batch) {
+  for (const std::string& member : dirty_) {
+    batch.Put(kMembersCf, member, codec::EncodeMemberState(cache_.at(member)));
+  }
+  dirty_.clear();
+  return Status::Ok();
+}
+
+processor::FoldFactory AdjudicationFoldFactory(const PlanRegistry& plans) {
+  return [&plans](int32_t,
+                  store::StateStore& store) -> Result<std::unique_ptr<processor::PartitionFold>> {
+    return std::unique_ptr<processor::PartitionFold>(new AdjudicationFold(plans, store));
+  };
+}
+
+}  // namespace claims::adjudication

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+
+#include "libs/domain/state.h"
+#include "libs/processor/processor.h"
+#include "mutualaid/events/v1/envelope.pb.h"
+#include "services/adjudication/plans.h"
+
+namespace claims::adjudication {
+
+inline constexpr char kInputTopic[] = "intake.events.v1";
+inline constexpr char kDecisionsTopic[] = "adjudication.decisions.v1";
+inline constexpr char kMembersCf[] = "members";         // member id -> MemberState
+inline constexpr char kPlanHashesCf[] = "plan_hashes";  // plan id -> SHA-256 first used
+
+std::vector<std::string> AdjudicationColumnFamilies();
+
+// The plan an input event names (claims, appeals and reviews name one); "" when none.
+std::string NamedPlanId(const mutualaid::events::v1::Envelope& envelope);
+
+// One partition's fold: decode each input event, apply the engine under the plan it names, and
+// publish the decision or rejection to adjudication.decisions.v1 with the member's sequence
+// number. Member states are cached and written back to the store at the end of each batch.
+//
+// An undecodable event is rejected (MALFORMED_INPUT), so one bad record cannot stop a partition.
+// A plan the event names that is not loaded, or a plan file whose SHA-256 differs from the one
+// this partition already decided under, stalls the partition with FAILED_PRECONDITION: deciding
+// under the wrong rules is worse than deciding late.
+class AdjudicationFold : public processor::PartitionFold {
+ public:
+  AdjudicationFold(const PlanRegistry& plans, store::StateStore& store)
+      : plans_(plans), store_(store) {}
+
+  Status Apply(const bus::Message& input, store::WriteBatch& batch,
+               std::vector<bus::OutgoingMessage>& outputs) override;
+  Status Finish(store::WriteBatch& batch) override;
+
+ private:
+  Result<domain::MemberState*> State(const std::string& member);
+  Result<const domain::Plan*> PlanFor(const std::string& plan_id, const std::string& event_id,
+                                      store::WriteBatch& batch);
+
+  const PlanRegistry& plans_;
+  store::StateStore& store_;
+  std::map<std::string, domain::MemberState> cache_;
+  std::set<std::string> dirty_;
+  std::map<std::string, std::string> pinned_hashes_;  // plan id -> sha256 decided under
+};
+
+// The processor's factory for AdjudicationFold.
+processor::FoldFactory AdjudicationFoldFactory(const PlanRegistry& plans);
+
+// The output record of one fold output: keyed by member, with the headers consumers rely on
+// ("type", "event-id", "trace-id", "member", "sequence").
+bus::OutgoingMessage DecisionRecord(const mutualaid::events::v1::Envelope& output);
+
+}  // namespace claims::adjudication

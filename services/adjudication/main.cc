@@ -1,0 +1,147 @@
+// adjudication: decides every claim with the rules engine, partition by partition, effectively
+// once. Wiring only; the fold is adjudication_fold.cc, the loop libs/processor.
+
+#include <cstdio>
+#include <thread>
+
+#include "libs/bus/consumer.h"
+#include "libs/bus/producer.h"
+#include "libs/processor/processor.h"
+#include "libs/rpc/server.h"
+#include "libs/runtime/flags.h"
+#include "libs/runtime/log.h"
+#include "libs/runtime/metrics.h"
+#include "libs/runtime/metrics_server.h"
+#include "libs/runtime/signals.h"
+#include "libs/store/state_store.h"
+#include "services/adjudication/adjudication_fold.h"
+#include "services/adjudication/plans.h"
+
+namespace claims::adjudication {
+namespace {
+
+using runtime::FlagKind;
+
+Status Declare(runtime::FlagSet& flags) {
+  const runtime::FlagSpec specs[] = {
+      {"plans-dir", "Directory of plan files (*.textproto); each is immutable once published.",
+       FlagKind::kString, "", true},
+      {"default-plan", "Plan of events that name none (enrollments, terminations).",
+       FlagKind::kString, "six-guarantees-v1"},
+      {"group-id", "Kafka consumer group of the adjudication replicas.", FlagKind::kString,
+       "adjudication"},
+      {"max-batch", "Records folded per batch at most.", FlagKind::kInt, "1000"},
+      {"session-timeout", "Kafka group session timeout.", FlagKind::kDurationMs, "10s"},
+      {"log-level", "debug, info, warn or error.", FlagKind::kString, "info"},
+  };
+  for (const runtime::FlagSpec& spec : specs) {
+    if (Status s = flags.Add(spec); !s.ok()) return s;
+  }
+  if (Status s = flags.SetDefault(runtime::kListenFlag, "127.0.0.1:50052"); !s.ok()) return s;
+  return flags.SetDefault(runtime::kMetricsListenFlag, "127.0.0.1:9465");
+}
+
+int Run(int argc, char** argv) {
+  runtime::FlagSet flag_set = runtime::FlagSet::ForService(
+      "adjudication", "Decides claims from intake.events.v1 into adjudication.decisions.v1.");
+  if (Status s = Declare(flag_set); !s.ok()) {
+    std::fprintf(stderr, "adjudication: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  Result<runtime::Flags> flags = flag_set.ParseCommandLine(argc, argv);
+  if (std::optional<int> code = runtime::ExitCodeBeforeRun(flag_set, flags)) return *code;
+  Result<runtime::LogLevel> level = runtime::ParseLogLevel(flags->String("log-level"));
+  if (!level.ok()) {
+    std::fprintf(stderr, "adjudication: --log-level: %s\n", level.status().message().c_str());
+    return 2;
+  }
+  runtime::LoggerOptions log_options;
+  log_options.min_level = *level;
+  runtime::Logger log("adjudication", log_options);
+  auto fail = [&](const char* what, const Status& s) {
+    log.Error(what, {{"status", s}});
+    return 1;
+  };
+
+  // First, so that a SIGTERM during start-up is a clean stop too.
+  Result<std::unique_ptr<runtime::ShutdownSignal>> signal = runtime::ShutdownSignal::Install();
+  if (!signal.ok()) return fail("cannot install the shutdown signal", signal.status());
+
+  Result<PlanRegistry> plans =
+      PlanRegistry::Load(flags->String("plans-dir"), flags->String("default-plan"));
+  if (!plans.ok()) {
+    std::fprintf(stderr, "adjudication: %s\n", plans.status().ToString().c_str());
+    return 2;
+  }
+  for (const auto& [id, plan] : plans->plans()) {
+    log.Info("plan loaded", {{"plan_id", id}, {"sha256", plan.sha256}});
+  }
+
+  store::StoreOptions store_options;
+  store_options.column_families = AdjudicationColumnFamilies();
+  Result<std::unique_ptr<store::StateStore>> store =
+      store::StateStore::Open(flags->data_dir(), store_options);
+  if (!store.ok()) return fail("cannot open the data dir", store.status());
+  bus::ProducerOptions producer_options;
+  producer_options.bootstrap_servers = flags->bootstrap_servers();
+  producer_options.client_id = "adjudication";
+  producer_options.linger_ms = 1;
+  Result<std::unique_ptr<bus::Producer>> producer = bus::Producer::Create(producer_options);
+  if (!producer.ok()) return fail("cannot create the Kafka producer", producer.status());
+  bus::ConsumerOptions consumer_options;
+  consumer_options.bootstrap_servers = flags->bootstrap_servers();
+  consumer_options.client_id = "adjudication";
+  consumer_options.group_id = flags->String("group-id");
+  consumer_options.session_timeout_ms =
+      static_cast<int>(flags->Duration("session-timeout").count());
+  Result<std::unique_ptr<bus::Consumer>> consumer = bus::Consumer::Create(consumer_options);
+  if (!consumer.ok()) return fail("cannot create the Kafka consumer", consumer.status());
+
+  processor::ProcessorOptions options;
+  options.input_topic = kInputTopic;
+  options.max_batch_records = static_cast<size_t>(flags->Int("max-batch"));
+  processor::Processor processor(options, **consumer, **producer, **store,
+                                 AdjudicationFoldFactory(*plans));
+
+  rpc::ServerOptions server_options;
+  server_options.listen = flags->listen();
+  server_options.insecure_dev = flags->insecure_dev();
+  Result<std::unique_ptr<rpc::Server>> server = rpc::Server::Start(server_options, {});
+  if (!server.ok()) return fail("cannot start the gRPC server", server.status());
+
+  runtime::MetricsRegistry registry;
+  if (Result<runtime::GaugeFamily*> up = registry.AddGauge("claims_up", "1 while serving.");
+      up.ok()) {
+    (*up)->WithLabels({}).Set(1);
+  }
+  runtime::MetricsServerOptions metrics_options;
+  metrics_options.listen = flags->metrics_listen();
+  Result<std::unique_ptr<runtime::MetricsServer>> metrics =
+      runtime::MetricsServer::Start(&registry, metrics_options);
+  if (!metrics.ok()) return fail("cannot start the metrics server", metrics.status());
+
+  log.Info("serving", {{"grpc_port", (*server)->port()}, {"metrics_port", (*metrics)->port()}});
+  std::printf("grpc-port %d\nmetrics-port %u\n", (*server)->port(),
+              static_cast<unsigned>((*metrics)->port()));
+  std::fflush(stdout);
+
+  // The processor stops at the signal after finishing its batch (published, written, committed).
+  const Status result = processor.Run((*signal)->flag());
+  const processor::ProcessorStats& stats = processor.stats();
+  log.Info("stopped",
+           {{"records_folded", static_cast<int64_t>(stats.records_folded.load())},
+            {"records_silent", static_cast<int64_t>(stats.records_silent.load())},
+            {"outputs_published", static_cast<int64_t>(stats.outputs_published.load())}});
+  std::printf("folded=%lu silent=%lu published=%lu\n", stats.records_folded.load(),
+              stats.records_silent.load(), stats.outputs_published.load());
+  std::fflush(stdout);
+  (*server)->Shutdown(std::chrono::seconds(5));
+  (*metrics)->Stop();
+  if (!result.ok()) return fail("processing stopped", result);
+  return 0;
+}
+
+}  // namespace
+}  // namespace claims::adjudication
+
+int main(int argc, char** argv) { return claims::adjudication::Run(argc, argv); }
