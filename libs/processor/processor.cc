@@ -161,7 +161,9 @@ Status Processor::ProcessBatch() {
   // The store's offset is what this replica resumes from; the group's offset only tells a new
   // owner how far it may fold silently. A failed commit (a rebalance under way) loses nothing:
   // at worst a new owner re-publishes outputs that consumers drop.
-  const Status committed = consumer_.Commit(commits, options_.broker_timeout);
+  // A batch folded entirely in silence is behind the group's offsets already: nothing to commit.
+  const Status committed =
+      silent == folded ? Status::Ok() : consumer_.Commit(commits, options_.broker_timeout);
   if (!committed.ok()) {
     stats_.group_commit_failures++;
     Log("group commit failed (state is safe in the store): " + committed.ToString());
