@@ -28,7 +28,8 @@ Result<Caller> ParsePrincipal(std::string_view principal);
 
 // How callers prove who they are.
 //  - Production (TLS): the client certificate, verified against the server's client CA, names
-//    the principal in its subject common name.
+//    the principal in its subject common name. The "x-claims-principal" header is ignored, so a
+//    caller cannot claim another identity by sending it.
 //  - --insecure-dev (plaintext): the metadata header "x-claims-principal" names it. Never use
 //    this outside a developer's machine or a test.
 // UNAUTHENTICATED when neither yields a valid principal.

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "libs/base/status.h"
+#include "libs/rpc/server_metrics.h"
 
 namespace claims::rpc {
 
@@ -20,6 +21,9 @@ struct ServerOptions {
   std::string key_file;
   std::string client_ca_file;
   int max_receive_message_bytes = 4 << 20;
+  // When set, every call is counted and timed into it (see server_metrics.h). Not owned; must
+  // outlive the server.
+  ServerMetrics* metrics = nullptr;
 };
 
 // A gRPC server with the standard health service and server reflection, serving the given

@@ -1,13 +1,18 @@
 // adjudication: decides every claim with the rules engine, partition by partition, effectively
-// once. Wiring only; the fold is adjudication_fold.cc, the loop libs/processor.
+// once, and serves reviewers their queue. Wiring only; the fold is adjudication_fold.cc, the loop
+// libs/processor, the review API review.cc (logic), review_service.cc (gRPC) and review_model.cc
+// (its read model, followed from adjudication.decisions.v1 on a thread of its own).
 
+#include <atomic>
 #include <cstdio>
+#include <memory>
 #include <thread>
 
 #include "libs/bus/consumer.h"
 #include "libs/bus/producer.h"
 #include "libs/processor/processor.h"
 #include "libs/rpc/server.h"
+#include "libs/rpc/server_metrics.h"
 #include "libs/runtime/flags.h"
 #include "libs/runtime/log.h"
 #include "libs/runtime/metrics.h"
@@ -16,6 +21,9 @@
 #include "libs/store/state_store.h"
 #include "services/adjudication/adjudication_fold.h"
 #include "services/adjudication/plans.h"
+#include "services/adjudication/review.h"
+#include "services/adjudication/review_model.h"
+#include "services/adjudication/review_service.h"
 
 namespace claims::adjudication {
 namespace {
@@ -32,6 +40,18 @@ Status Declare(runtime::FlagSet& flags) {
        "adjudication"},
       {"max-batch", "Records folded per batch at most.", FlagKind::kInt, "1000"},
       {"session-timeout", "Kafka group session timeout.", FlagKind::kDurationMs, "10s"},
+      {"business-date",
+       "Fixed business date YYYY-MM-DD of reviews (development and tests); default: today in "
+       "China Standard Time.",
+       FlagKind::kString, ""},
+      {"publish-timeout", "How long a review waits for Kafka's acknowledgement.",
+       FlagKind::kDurationMs, "10s"},
+      {"review-max-wait", "How long a review waits at most for its decision (and its ack).",
+       FlagKind::kDurationMs, "30s"},
+      {"tls-cert", "Server certificate (PEM), unless --insecure-dev.", FlagKind::kString, ""},
+      {"tls-key", "Server private key (PEM), unless --insecure-dev.", FlagKind::kString, ""},
+      {"tls-client-ca", "CA (PEM) that signs reviewers' and auditors' client certificates.",
+       FlagKind::kString, ""},
       {"log-level", "debug, info, warn or error.", FlagKind::kString, "info"},
   };
   for (const runtime::FlagSpec& spec : specs) {
@@ -77,8 +97,30 @@ int Run(int argc, char** argv) {
     log.Info("plan loaded", {{"plan_id", id}, {"sha256", plan.sha256}});
   }
 
+  std::unique_ptr<BusinessClock> clock;
+  if (const std::string& fixed = flags->String("business-date"); !fixed.empty()) {
+    std::optional<Date> date = Date::Parse(fixed);
+    if (!date.has_value()) {
+      std::fprintf(stderr, "adjudication: --business-date: '%s' is not YYYY-MM-DD\n",
+                   fixed.c_str());
+      return 2;
+    }
+    clock = std::make_unique<FixedBusinessClock>(*date);
+  } else {
+    clock = std::make_unique<SystemBusinessClock>();
+  }
+  ReviewOptions review_options;
+  review_options.publish_timeout = flags->Duration("publish-timeout");
+  review_options.max_wait = flags->Duration("review-max-wait");
+  if (review_options.publish_timeout.count() <= 0 || review_options.max_wait.count() <= 0) {
+    std::fprintf(stderr,
+                 "adjudication: --publish-timeout and --review-max-wait must be positive\n");
+    return 2;
+  }
+
   store::StoreOptions store_options;
   store_options.column_families = AdjudicationColumnFamilies();
+  for (const std::string& cf : ReviewColumnFamilies()) store_options.column_families.push_back(cf);
   Result<std::unique_ptr<store::StateStore>> store =
       store::StateStore::Open(flags->data_dir(), store_options);
   if (!store.ok()) return fail("cannot open the data dir", store.status());
@@ -103,22 +145,68 @@ int Run(int argc, char** argv) {
   processor::Processor processor(options, **consumer, **producer, **store,
                                  AdjudicationFoldFactory(*plans));
 
-  rpc::ServerOptions server_options;
-  server_options.listen = flags->listen();
-  server_options.insecure_dev = flags->insecure_dev();
-  Result<std::unique_ptr<rpc::Server>> server = rpc::Server::Start(server_options, {});
-  if (!server.ok()) return fail("cannot start the gRPC server", server.status());
+  // The reviewers' read model, followed by every replica in full (no group) on its own thread.
+  bus::ConsumerOptions follower_options;
+  follower_options.bootstrap_servers = flags->bootstrap_servers();
+  follower_options.client_id = "adjudication-review";
+  Result<std::unique_ptr<bus::Consumer>> follower_consumer =
+      bus::Consumer::Create(follower_options);
+  if (!follower_consumer.ok()) {
+    return fail("cannot create the decisions consumer", follower_consumer.status());
+  }
+  ReviewModel review_model(**store);
+  DecisionFollower follower(**store, **follower_consumer, review_model);
+  if (Status s = follower.Start(std::chrono::seconds(30)); !s.ok()) {
+    return fail("cannot read the decisions topic", s);
+  }
+  std::atomic<bool> stop_follower{false};
+  std::thread follower_thread([&] {
+    if (Status s = follower.Run(stop_follower); !s.ok()) {
+      log.Error("decision follower stopped", {{"status", s}});
+    }
+  });
+  auto stop_following = [&] {
+    review_model.Close();
+    stop_follower = true;
+    follower_thread.join();
+  };
+  KafkaReviewLog review_log(**producer);
+  ReviewHandler review_handler(review_options, review_model, review_log, *clock);
+  ReviewService review_service(review_handler, flags->insecure_dev());
 
   runtime::MetricsRegistry registry;
   if (Result<runtime::GaugeFamily*> up = registry.AddGauge("claims_up", "1 while serving.");
       up.ok()) {
     (*up)->WithLabels({}).Set(1);
   }
+  Result<std::unique_ptr<rpc::ServerMetrics>> grpc_metrics = rpc::ServerMetrics::Register(registry);
+  if (!grpc_metrics.ok()) {
+    stop_following();
+    return fail("cannot register the gRPC metrics", grpc_metrics.status());
+  }
+  rpc::ServerOptions server_options;
+  server_options.listen = flags->listen();
+  server_options.insecure_dev = flags->insecure_dev();
+  server_options.cert_file = flags->String("tls-cert");
+  server_options.key_file = flags->String("tls-key");
+  server_options.client_ca_file = flags->String("tls-client-ca");
+  server_options.metrics = grpc_metrics->get();
+  Result<std::unique_ptr<rpc::Server>> server =
+      rpc::Server::Start(server_options, {&review_service});
+  if (!server.ok()) {
+    stop_following();
+    return fail("cannot start the gRPC server", server.status());
+  }
+
   runtime::MetricsServerOptions metrics_options;
   metrics_options.listen = flags->metrics_listen();
   Result<std::unique_ptr<runtime::MetricsServer>> metrics =
       runtime::MetricsServer::Start(&registry, metrics_options);
-  if (!metrics.ok()) return fail("cannot start the metrics server", metrics.status());
+  if (!metrics.ok()) {
+    (*server)->Shutdown(std::chrono::milliseconds(0));
+    stop_following();
+    return fail("cannot start the metrics server", metrics.status());
+  }
 
   log.Info("serving", {{"grpc_port", (*server)->port()}, {"metrics_port", (*metrics)->port()}});
   std::printf("grpc-port %d\nmetrics-port %u\n", (*server)->port(),
@@ -135,7 +223,11 @@ int Run(int argc, char** argv) {
   std::printf("folded=%lu silent=%lu published=%lu\n", stats.records_folded.load(),
               stats.records_silent.load(), stats.outputs_published.load());
   std::fflush(stdout);
+  // Reviews waiting for a decision answer at once (their event is recorded; the decision follows
+  // from another replica or the next start), then the server drains.
+  review_model.Close();
   (*server)->Shutdown(std::chrono::seconds(5));
+  stop_following();
   (*metrics)->Stop();
   if (!result.ok()) return fail("processing stopped", result);
   return 0;

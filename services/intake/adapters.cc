@@ -17,6 +17,22 @@ Status KafkaEventLog::Append(const mutualaid::events::v1::Envelope& event,
   return deliveries[0].status;
 }
 
+Result<std::unique_ptr<MeteredEventLog>> MeteredEventLog::Register(
+    EventLog& inner, runtime::MetricsRegistry& registry) {
+  Result<runtime::CounterFamily*> family = registry.AddCounter(
+      "claims_intake_events_published_total",
+      "Events intake appended to intake.events.v1 (acknowledged), by type.", {"type"});
+  if (!family.ok()) return family.status();
+  return std::unique_ptr<MeteredEventLog>(new MeteredEventLog(inner, **family));
+}
+
+Status MeteredEventLog::Append(const mutualaid::events::v1::Envelope& event,
+                               std::chrono::milliseconds timeout) {
+  Status s = inner_.Append(event, timeout);
+  if (s.ok()) published_.WithLabels({std::string_view(event.type())}).Increment();
+  return s;
+}
+
 Date SystemBusinessClock::Today() const {
   constexpr int64_t kChinaOffsetSeconds = 8 * 3600;
   const int64_t now = static_cast<int64_t>(std::time(nullptr)) + kChinaOffsetSeconds;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "libs/bus/producer.h"
+#include "libs/runtime/metrics.h"
 #include "services/intake/ports.h"
 
 namespace claims::intake {
@@ -22,6 +23,25 @@ class KafkaEventLog : public EventLog {
  private:
   bus::Producer& producer_;
   std::string topic_;
+};
+
+// An EventLog that counts what `inner` appended (acknowledged), by event type, into a counter
+// family with the one label "type": claims_intake_events_published_total{type}. A repeated
+// answer from an idempotency record publishes nothing and counts nothing; a retried publish of
+// a pending record counts again. Thread-safe.
+class MeteredEventLog : public EventLog {
+ public:
+  // Registers claims_intake_events_published_total in `registry` (kAlreadyExists if it is there).
+  static Result<std::unique_ptr<MeteredEventLog>> Register(EventLog& inner,
+                                                           runtime::MetricsRegistry& registry);
+  Status Append(const mutualaid::events::v1::Envelope& event,
+                std::chrono::milliseconds timeout) override;
+
+ private:
+  MeteredEventLog(EventLog& inner, runtime::CounterFamily& published)
+      : inner_(inner), published_(published) {}
+  EventLog& inner_;
+  runtime::CounterFamily& published_;
 };
 
 // Today in China Standard Time (UTC+8), from the system clock.

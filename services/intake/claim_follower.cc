@@ -10,6 +10,7 @@
 #include "mutualaid/intake/v1/storage.pb.h"
 #include "services/intake/adapters.h"
 #include "services/intake/intake.h"
+#include "services/intake/vault.h"
 
 namespace claims::intake {
 namespace {
@@ -17,7 +18,7 @@ namespace {
 namespace ev = ::mutualaid::events::v1;
 namespace storage = ::mutualaid::intake::v1::storage;
 
-const char* const kTopics[] = {kIntakeTopic, kDecisionsTopic, kPaymentsTopic};
+const char* const kTopics[] = {kIntakeTopic, kDecisionsTopic, kPaymentsTopic, kKeyTopic};
 
 std::string Join(const std::string& a, const std::string& b) {
   std::string out = a;
@@ -69,10 +70,28 @@ Status ClaimFollower::Start(std::chrono::milliseconds timeout) {
   return consumer_.Assign(assignment);
 }
 
-Status ClaimFollower::Apply(const std::string& topic, const std::string& value,
-                            store::WriteBatch& batch) {
+Status ClaimFollower::ApplyKey(const bus::Message& message, store::WriteBatch& batch) {
+  const std::string member = MemberOfKeyId(message.key);
+  if (member.empty()) return ++skipped_, Status::Ok();
+  const std::string index_key = Join(member, message.key);
+  if (!message.value.empty()) {
+    batch.Put(kMemberKeyIdsCf, index_key, "");
+    return Status::Ok();
+  }
+  batch.Delete(kMemberKeyIdsCf, index_key);
+  Result<std::optional<std::string>> cached = store_.Get(kMemberKeysCf, member);
+  if (!cached.ok()) return cached.status();
+  if (cached->has_value() && (*cached)->substr(0, (*cached)->find('\0')) == message.key) {
+    batch.Delete(kMemberKeysCf, member);
+  }
+  return Status::Ok();
+}
+
+Status ClaimFollower::Apply(const bus::Message& message, store::WriteBatch& batch) {
+  const std::string& topic = message.topic;
+  if (topic == kKeyTopic) return ApplyKey(message, batch);
   ev::Envelope envelope;
-  if (!envelope.ParseFromString(value)) {
+  if (!envelope.ParseFromString(message.value)) {
     ++skipped_;
     return Status::Ok();
   }
@@ -190,7 +209,7 @@ Result<size_t> ClaimFollower::PollOnce(std::chrono::milliseconds timeout) {
   size_t applied = 0;
   for (const bus::ConsumerEvent& e : *events) {
     if (e.kind != bus::ConsumerEvent::Kind::kMessage) continue;
-    if (Status s = Apply(e.message.topic, e.message.value, batch); !s.ok()) return s;
+    if (Status s = Apply(e.message, batch); !s.ok()) return s;
     next[{e.message.topic, e.message.partition}] = e.message.offset + 1;
     ++applied;
   }

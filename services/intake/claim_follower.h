@@ -20,9 +20,17 @@ inline constexpr char kPaymentsTopic[] = "payout.payments.v1";
 // Builds intake's read model from the log, so that every replica answers for every partner:
 // from intake.events.v1 which partner enrolled which member and submitted which claim; from
 // adjudication.decisions.v1 each claim's current decision; from payout.payments.v1 its payments.
-// Every replica reads the three topics in full (no consumer group), resuming from the offsets it
+// It also follows the key topic keys.members.v1 (vault.h): every key record adds its key id to
+// the member's entry in kMemberKeyIdsCf (what an erasure on this replica destroys, including
+// keys other replicas created); every tombstone (read as an empty value: a real wrapped key is
+// never empty) removes it and drops this replica's cached key if it is that one, so an erasure
+// done on any replica reaches every replica's cache.
+// Every replica reads the four topics in full (no consumer group), resuming from the offsets it
 // stored with the model, so a restart neither skips nor double-applies anything. Applying is
 // idempotent anyway: a decision applies only when its revision is newer, a payment by its id.
+//
+// The key topic must exist at Start (or be auto-created by the consumer's metadata request:
+// intake sets allow.auto.create.topics, which the dev broker honours).
 //
 // Not thread-safe: one thread runs it. The store may be read concurrently.
 class ClaimFollower {
@@ -30,7 +38,7 @@ class ClaimFollower {
   ClaimFollower(store::StateStore& store, bus::Consumer& consumer)
       : store_(store), consumer_(consumer) {}
 
-  // Assigns every partition of the three topics from the stored offsets.
+  // Assigns every partition of the four topics from the stored offsets.
   Status Start(std::chrono::milliseconds timeout);
   // Applies what arrives within `timeout` in one store batch (with the offsets); returns how many
   // records were applied.
@@ -40,13 +48,16 @@ class ClaimFollower {
 
   // Applies one record to `batch` (exposed for tests). Unparseable records are skipped and
   // counted: the read model must not stop for a record it cannot show.
-  Status Apply(const std::string& topic, const std::string& value, store::WriteBatch& batch);
+  Status Apply(const bus::Message& message, store::WriteBatch& batch);
 
   uint64_t skipped() const { return skipped_; }
 
  private:
   store::StateStore& store_;
   bus::Consumer& consumer_;
+  // Applies one record of the key topic.
+  Status ApplyKey(const bus::Message& message, store::WriteBatch& batch);
+
   uint64_t skipped_ = 0;
   // Claims changed by the batch being built, so that two records of one claim in one poll see
   // each other.

@@ -3,11 +3,16 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
+#include <algorithm>
+#include <cassert>
+#include <map>
+
 #include "libs/crypto/sha256.h"
 #include "libs/domain/codec/event_codec.h"
 #include "libs/identity/bank_card.h"
 #include "mutualaid/events/v1/intake.pb.h"
 #include "services/intake/validation.h"
+#include "services/intake/vault.h"
 
 namespace claims::intake {
 namespace {
@@ -50,7 +55,8 @@ Result<M> ParseAs(const std::string& bytes, const char* what) {
 }  // namespace
 
 std::vector<std::string> IntakeColumnFamilies() {
-  return {kIdempotencyCf, kMembersCf, kClaimsCf, kPartnerClaimsCf, kSubmittedCf};
+  return {kIdempotencyCf, kMembersCf,    kClaimsCf,      kPartnerClaimsCf,
+          kSubmittedCf,   kMemberKeysCf, kMemberKeyIdsCf};
 }
 
 std::string ClaimIdFor(const std::string& partner, const std::string& key) {
@@ -59,11 +65,38 @@ std::string ClaimIdFor(const std::string& partner, const std::string& key) {
 
 Intake::Intake(IntakeOptions options, store::StateStore& store, EventLog& log, MemberVault& vault,
                const BusinessClock& clock)
-    : options_(std::move(options)), store_(store), log_(log), vault_(vault), clock_(clock) {}
+    : options_(std::move(options)), store_(store), log_(log), vault_(vault), clock_(clock) {
+  assert(options_.idempotency_retention_days >= kMinIdempotencyRetentionDays);
+}
 
-std::mutex& Intake::KeyLock(const std::string& partner, const std::string& key) {
-  const crypto::Sha256Digest d = crypto::Sha256(Join(partner, key));
+std::timed_mutex& Intake::KeyLock(const std::string& record_key) {
+  const crypto::Sha256Digest d = crypto::Sha256(record_key);
   return key_locks_[d[0] % key_locks_.size()];
+}
+
+Result<std::chrono::milliseconds> Intake::Budget(Deadline deadline) const {
+  if (deadline == kNoDeadline) return options_.publish_timeout;
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  if (left.count() <= 0) {
+    return Status(StatusCode::kDeadlineExceeded,
+                  "the call's deadline passed; retry with the same idempotency key");
+  }
+  return std::min(left, options_.publish_timeout);
+}
+
+Status Intake::Publish(const ev::Envelope& event, Deadline deadline) {
+  Result<std::chrono::milliseconds> budget = Budget(deadline);
+  if (!budget.ok()) return budget.status();
+  const Status s = log_.Append(event, *budget);
+  if (s.ok()) return s;
+  if (s.code() == StatusCode::kDeadlineExceeded && *budget < options_.publish_timeout) {
+    return Status(StatusCode::kDeadlineExceeded,
+                  "the call's deadline passed before Kafka acknowledged the event; retry with the "
+                  "same idempotency key");
+  }
+  return Unavailable("the event could not be recorded (" + s.message() +
+                     "); retry with the same idempotency key");
 }
 
 ev::Envelope Intake::NewEvent(const std::string& partner, const std::string& method,
@@ -83,11 +116,21 @@ ev::Envelope Intake::NewEvent(const std::string& partner, const std::string& met
 
 Result<std::string> Intake::Idempotent(const std::string& partner, const std::string& method,
                                        const std::string& key,
-                                       const google::protobuf::Message& request,
+                                       const google::protobuf::Message& request, Deadline deadline,
                                        const Prepare& prepare) {
+  if (Result<std::chrono::milliseconds> budget = Budget(deadline); !budget.ok()) {
+    return budget.status();  // too late to do anything: nothing is recorded
+  }
   if (Status s = KeyFormat(key); !s.ok()) return s;
-  std::lock_guard<std::mutex> lock(KeyLock(partner, key));
   const std::string record_key = Join(partner, key);
+  std::unique_lock<std::timed_mutex> lock(KeyLock(record_key), std::defer_lock);
+  if (deadline == kNoDeadline) {
+    lock.lock();
+  } else if (!lock.try_lock_until(deadline)) {
+    return Status(StatusCode::kDeadlineExceeded,
+                  "the call's deadline passed while a call with the same idempotency key ran; "
+                  "retry with the same key");
+  }
   const std::string request_hash(crypto::AsBytes(crypto::Sha256(Deterministic(request))));
 
   Result<std::optional<std::string>> found = store_.Get(kIdempotencyCf, record_key);
@@ -103,14 +146,13 @@ Result<std::string> Intake::Idempotent(const std::string& partner, const std::st
     if (record->done()) return record->response();
     // Recorded but not known to be published (an earlier attempt failed or crashed): publish the
     // very same bytes again.
-    Result<Prepared> again = prepare();
+    Result<std::chrono::milliseconds> budget = Budget(deadline);
+    if (!budget.ok()) return budget.status();
+    Result<Prepared> again = prepare(*budget);
     if (!again.ok()) return again.status();
     Result<ev::Envelope> event = ParseAs<ev::Envelope>(record->event(), "event");
     if (!event.ok()) return event.status();
-    if (Status s = log_.Append(*event, options_.publish_timeout); !s.ok()) {
-      return Unavailable("the event could not be recorded (" + s.message() +
-                         "); retry with the same idempotency key");
-    }
+    if (Status s = Publish(*event, deadline); !s.ok()) return s;
     record->set_done(true);
     store::WriteBatch batch = std::move(again->state);
     batch.Put(kIdempotencyCf, record_key, record->SerializeAsString());
@@ -118,7 +160,9 @@ Result<std::string> Intake::Idempotent(const std::string& partner, const std::st
     return record->response();
   }
 
-  Result<Prepared> prepared = prepare();
+  Result<std::chrono::milliseconds> budget = Budget(deadline);
+  if (!budget.ok()) return budget.status();
+  Result<Prepared> prepared = prepare(*budget);
   if (!prepared.ok()) return prepared.status();
   storage::IdempotencyRecord record;
   record.set_method(method);
@@ -129,10 +173,7 @@ Result<std::string> Intake::Idempotent(const std::string& partner, const std::st
   store::WriteBatch pending;
   pending.Put(kIdempotencyCf, record_key, record.SerializeAsString());
   if (Status s = store_.Write(pending); !s.ok()) return s;
-  if (Status s = log_.Append(prepared->event, options_.publish_timeout); !s.ok()) {
-    return Unavailable("the event could not be recorded (" + s.message() +
-                       "); retry with the same idempotency key");
-  }
+  if (Status s = Publish(prepared->event, deadline); !s.ok()) return s;
   record.set_done(true);
   store::WriteBatch done = std::move(prepared->state);
   done.Put(kIdempotencyCf, record_key, record.SerializeAsString());
@@ -158,10 +199,12 @@ Result<std::optional<storage::ClaimRecord>> Intake::LoadClaim(const std::string&
 }
 
 Result<api::EnrollMemberResponse> Intake::Enroll(const std::string& partner,
-                                                 const api::EnrollMemberRequest& request) {
+                                                 const api::EnrollMemberRequest& request,
+                                                 Deadline deadline) {
   const std::string& key = request.idempotency_key();
-  Result<std::string> response =
-      Idempotent(partner, "EnrollMember", key, request, [&]() -> Result<Prepared> {
+  Result<std::string> response = Idempotent(
+      partner, "EnrollMember", key, request, deadline,
+      [&](std::chrono::milliseconds budget) -> Result<Prepared> {
         Result<ValidEnrollment> valid = ValidateEnroll(request, clock_.Today());
         if (!valid.ok()) return valid.status();
         const std::string member = vault_.MemberId(valid->resident_id.number);
@@ -171,8 +214,8 @@ Result<api::EnrollMemberResponse> Intake::Enroll(const std::string& partner,
         personal.set_phone(request.phone());
         personal.set_bank_card_number(request.bank_card_number());
         personal.set_bank_name(request.bank_name());
-        Result<ev::SealedPersonalData> sealed =
-            vault_.Seal(member, personal.SerializeAsString(), "MemberEnrolled.personal_data");
+        Result<ev::SealedPersonalData> sealed = vault_.Seal(member, personal.SerializeAsString(),
+                                                            "MemberEnrolled.personal_data", budget);
         if (!sealed.ok()) return sealed.status();
         ev::MemberEnrolled enrolled;
         enrolled.set_member_id(member);
@@ -198,10 +241,12 @@ Result<api::EnrollMemberResponse> Intake::Enroll(const std::string& partner,
 }
 
 Result<api::TerminateMemberResponse> Intake::Terminate(const std::string& partner,
-                                                       const api::TerminateMemberRequest& request) {
+                                                       const api::TerminateMemberRequest& request,
+                                                       Deadline deadline) {
   const std::string& key = request.idempotency_key();
-  Result<std::string> response =
-      Idempotent(partner, "TerminateMember", key, request, [&]() -> Result<Prepared> {
+  Result<std::string> response = Idempotent(
+      partner, "TerminateMember", key, request, deadline,
+      [&](std::chrono::milliseconds) -> Result<Prepared> {
         if (Status s = ValidateTerminate(request); !s.ok()) return s;
         Result<bool> owns = OwnsMember(partner, request.member_id());
         if (!owns.ok()) return owns.status();
@@ -224,10 +269,12 @@ Result<api::TerminateMemberResponse> Intake::Terminate(const std::string& partne
 }
 
 Result<api::SubmitClaimResponse> Intake::SubmitClaim(const std::string& partner,
-                                                     const api::SubmitClaimRequest& request) {
+                                                     const api::SubmitClaimRequest& request,
+                                                     Deadline deadline) {
   const std::string& key = request.idempotency_key();
-  Result<std::string> response =
-      Idempotent(partner, "SubmitClaim", key, request, [&]() -> Result<Prepared> {
+  Result<std::string> response = Idempotent(
+      partner, "SubmitClaim", key, request, deadline,
+      [&](std::chrono::milliseconds budget) -> Result<Prepared> {
         const Date today = clock_.Today();
         if (Status s = ValidateSubmitClaim(request, today); !s.ok()) return s;
         Result<bool> owns = OwnsMember(partner, request.member_id());
@@ -251,7 +298,7 @@ Result<api::SubmitClaimResponse> Intake::SubmitClaim(const std::string& partner,
         submitted.set_partner_id(partner);
         if (!request.medical_detail().empty()) {
           Result<ev::SealedPersonalData> sealed = vault_.Seal(
-              request.member_id(), request.medical_detail(), "ClaimSubmitted.health_data");
+              request.member_id(), request.medical_detail(), "ClaimSubmitted.health_data", budget);
           if (!sealed.ok()) return sealed.status();
           *submitted.mutable_health_data() = std::move(sealed).value();
         }
@@ -282,10 +329,12 @@ Result<api::SubmitClaimResponse> Intake::SubmitClaim(const std::string& partner,
 }
 
 Result<api::AppealClaimResponse> Intake::Appeal(const std::string& partner,
-                                                const api::AppealClaimRequest& request) {
+                                                const api::AppealClaimRequest& request,
+                                                Deadline deadline) {
   const std::string& key = request.idempotency_key();
-  Result<std::string> response =
-      Idempotent(partner, "AppealClaim", key, request, [&]() -> Result<Prepared> {
+  Result<std::string> response = Idempotent(
+      partner, "AppealClaim", key, request, deadline,
+      [&](std::chrono::milliseconds) -> Result<Prepared> {
         if (Status s = ValidateAppeal(request); !s.ok()) return s;
         Result<std::optional<storage::ClaimRecord>> claim = LoadClaim(request.claim_id());
         if (!claim.ok()) return claim.status();
@@ -389,6 +438,79 @@ Result<api::ListClaimsResponse> Intake::ListClaims(const std::string& partner,
   if (!scan_error.ok()) return scan_error;
   if (more) out.set_next_page_token(last);
   return out;
+}
+
+Result<api::EraseMemberResponse> Intake::EraseMember(const api::EraseMemberRequest& request,
+                                                     Deadline deadline) {
+  std::string member;
+  if (request.member_case() == api::EraseMemberRequest::kMemberId) {
+    member = request.member_id();
+    bool ok = member.size() == 64;
+    for (char c : member) ok = ok && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+    if (!ok) {
+      return InvalidArgument("invalid erasure request",
+                             {{"member_id", "must be 64 lower-case hex characters"}});
+    }
+  } else if (request.member_case() == api::EraseMemberRequest::kResidentIdNumber) {
+    Result<identity::ResidentId> id = identity::ParseResidentId(
+        request.resident_id_number(), clock_.Today(), "resident_id_number");
+    if (!id.ok()) return id.status();
+    member = vault_.MemberId(id->number);
+  } else {
+    return InvalidArgument("invalid erasure request",
+                           {{"member", "one of member_id, resident_id_number is required"}});
+  }
+  Result<std::chrono::milliseconds> budget = Budget(deadline);
+  if (!budget.ok()) return budget.status();
+  Result<std::vector<std::string>> erased = vault_.Erase(member, *budget);
+  if (!erased.ok()) return erased.status();
+  api::EraseMemberResponse response;
+  response.set_member_id(member);
+  for (const std::string& key_id : *erased) response.add_erased_key_ids(key_id);
+  return response;
+}
+
+Result<size_t> Intake::PurgeIdempotencyKeys() {
+  const Date cutoff = clock_.Today().AddDays(-options_.idempotency_retention_days);
+  auto expired = [&](std::string_view bytes) {
+    storage::IdempotencyRecord record;
+    if (!record.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return false;
+    const std::optional<Date> recorded = Date::Parse(record.recorded_on());
+    return recorded.has_value() && *recorded <= cutoff;
+  };
+  constexpr size_t kChunk = 1000;
+  size_t purged = 0;
+  std::string begin;
+  for (;;) {
+    // One chunk of candidates, then each deleted under its key's lock, one batch per lock.
+    std::vector<std::string> candidates;
+    bool more = false;
+    Status s =
+        store_.ScanRange(kIdempotencyCf, begin, "", [&](std::string_view k, std::string_view v) {
+          if (candidates.size() == kChunk) {
+            more = true;
+            begin = std::string(k);
+            return false;
+          }
+          if (expired(v)) candidates.emplace_back(k);
+          return true;
+        });
+    if (!s.ok()) return s;
+    std::map<std::timed_mutex*, std::vector<const std::string*>> by_lock;
+    for (const std::string& k : candidates) by_lock[&KeyLock(k)].push_back(&k);
+    for (auto& [mu, keys] : by_lock) {
+      std::lock_guard<std::timed_mutex> lock(*mu);
+      store::WriteBatch batch;
+      for (const std::string* k : keys) {
+        Result<std::optional<std::string>> now = store_.Get(kIdempotencyCf, *k);
+        if (!now.ok()) return now.status();
+        if (now->has_value() && expired(**now)) batch.Delete(kIdempotencyCf, *k);
+      }
+      if (Status w = store_.Write(batch); !w.ok()) return w;
+      purged += batch.size();
+    }
+    if (!more) return purged;
+  }
 }
 
 }  // namespace claims::intake

@@ -8,6 +8,7 @@
 
 #include "libs/base/status.h"
 #include "libs/store/state_store.h"
+#include "mutualaid/intake/v1/admin.pb.h"
 #include "mutualaid/intake/v1/intake.pb.h"
 #include "mutualaid/intake/v1/storage.pb.h"
 #include "services/intake/ports.h"
@@ -25,12 +26,24 @@ inline constexpr char kPartnerClaimsCf[] = "partner_claims";  // partner \0 clai
 // written only by ClaimFollower) has them, so a partner reads its own writes at once.
 inline constexpr char kSubmittedCf[] = "submitted";  // claim id -> ClaimRecord
 
-// Every column family intake opens.
+// Every column family intake opens (including the vault's, vault.h).
 std::vector<std::string> IntakeColumnFamilies();
+
+// When a call must be answered by: the caller's gRPC deadline, on the steady clock.
+using Deadline = std::chrono::steady_clock::time_point;
+inline constexpr Deadline kNoDeadline = Deadline::max();
+
+// The API promises that idempotency keys are kept at least this long.
+inline constexpr int kMinIdempotencyRetentionDays = 7;
 
 struct IntakeOptions {
   std::string plan_id = "six-guarantees-v1";  // the plan new claims and appeals name
+  // The longest a call waits for Kafka's acknowledgement (of the event, or of a new member
+  // key); a caller's shorter deadline shortens it.
   std::chrono::milliseconds publish_timeout{10000};
+  // PurgeIdempotencyKeys deletes records whose business date is this many days or more before
+  // today. At least kMinIdempotencyRetentionDays (the constructor asserts it).
+  int idempotency_retention_days = 8;
 };
 
 // The partner-facing logic: validation, idempotency, pseudonyms and sealing, publishing, and the
@@ -42,23 +55,48 @@ struct IntakeOptions {
 // answers OK only once the event is durable in Kafka; UNAVAILABLE when it is not (retry with the
 // same key). A partner sees and acts on its own members and claims only (NOT_FOUND otherwise, so
 // that other partners' members do not even show).
+//
+// Deadlines: a mutating call never waits past `deadline` (for the key's lock, a new member key,
+// or Kafka's acknowledgement): it then answers DEADLINE_EXCEEDED, and a retry with the same key
+// is safe (it publishes the very same event if it was recorded). A call whose deadline has
+// already passed does nothing at all.
 class Intake {
  public:
   Intake(IntakeOptions options, store::StateStore& store, EventLog& log, MemberVault& vault,
          const BusinessClock& clock);
 
   Result<api::EnrollMemberResponse> Enroll(const std::string& partner,
-                                           const api::EnrollMemberRequest& request);
+                                           const api::EnrollMemberRequest& request,
+                                           Deadline deadline = kNoDeadline);
   Result<api::TerminateMemberResponse> Terminate(const std::string& partner,
-                                                 const api::TerminateMemberRequest& request);
+                                                 const api::TerminateMemberRequest& request,
+                                                 Deadline deadline = kNoDeadline);
   Result<api::SubmitClaimResponse> SubmitClaim(const std::string& partner,
-                                               const api::SubmitClaimRequest& request);
+                                               const api::SubmitClaimRequest& request,
+                                               Deadline deadline = kNoDeadline);
   Result<api::AppealClaimResponse> Appeal(const std::string& partner,
-                                          const api::AppealClaimRequest& request);
+                                          const api::AppealClaimRequest& request,
+                                          Deadline deadline = kNoDeadline);
 
   Result<api::Claim> GetClaim(const std::string& partner, const api::GetClaimRequest& request);
   Result<api::ListClaimsResponse> ListClaims(const std::string& partner,
                                              const api::ListClaimsRequest& request);
+
+  // Operator action: erases a member's personal data by destroying the member's data keys (see
+  // MemberVault::Erase and admin.proto). INVALID_ARGUMENT for a malformed member id or resident
+  // ID number. The member's events, claims and idempotency records stay: they hold nothing in
+  // clear that erasure must remove.
+  Result<api::EraseMemberResponse> EraseMember(const api::EraseMemberRequest& request,
+                                               Deadline deadline = kNoDeadline);
+
+  // Deletes the idempotency records whose business date (recorded_on) is
+  // options.idempotency_retention_days or more before today (the clock's), done or pending;
+  // returns how many. A record without a readable date is kept. Safe to run while calls are
+  // served: each record is re-read and deleted under its key's lock, so a call with that key
+  // sees either the old record or none. Afterwards the key is free again: reusing it creates a
+  // new submission (with the same claim and event ids as the old one), and GetClaim by that key
+  // answers NOT_FOUND.
+  Result<size_t> PurgeIdempotencyKeys();
 
  private:
   // What a mutating call records: the event to publish, the answer, and state to write with it.
@@ -67,12 +105,18 @@ class Intake {
     std::string response;  // serialized response message
     store::WriteBatch state;
   };
-  using Prepare = std::function<Result<Prepared>()>;
+  // Prepares a mutation, waiting at most `budget` for anything (a new member key).
+  using Prepare = std::function<Result<Prepared>(std::chrono::milliseconds budget)>;
 
   // Runs one idempotent mutation: returns the serialized response.
   Result<std::string> Idempotent(const std::string& partner, const std::string& method,
                                  const std::string& key, const google::protobuf::Message& request,
-                                 const Prepare& prepare);
+                                 Deadline deadline, const Prepare& prepare);
+  // How long the call may still wait for Kafka: the publish timeout, cut to what is left before
+  // `deadline`. DEADLINE_EXCEEDED when nothing is left.
+  Result<std::chrono::milliseconds> Budget(Deadline deadline) const;
+  // Appends `event`, waiting at most Budget(deadline); maps failures to what the caller sees.
+  Status Publish(const mutualaid::events::v1::Envelope& event, Deadline deadline);
   // Whether `member` was enrolled through `partner`.
   Result<bool> OwnsMember(const std::string& partner, const std::string& member);
   Result<std::optional<api::storage::ClaimRecord>> LoadClaim(const std::string& claim_id);
@@ -80,14 +124,15 @@ class Intake {
                                            const std::string& key, const std::string& member,
                                            const std::string& type,
                                            const google::protobuf::MessageLite& payload);
-  std::mutex& KeyLock(const std::string& partner, const std::string& key);
+  // The lock serializing calls with one idempotency record key (partner \0 key).
+  std::timed_mutex& KeyLock(const std::string& record_key);
 
   IntakeOptions options_;
   store::StateStore& store_;
   EventLog& log_;
   MemberVault& vault_;
   const BusinessClock& clock_;
-  std::array<std::mutex, 64> key_locks_;
+  std::array<std::timed_mutex, 64> key_locks_;
 };
 
 // The claim id a partner's submission gets: deterministic from (partner, idempotency key).

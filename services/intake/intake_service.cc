@@ -28,6 +28,14 @@ constexpr auto kWatchPoll = std::chrono::milliseconds(100);
 
 }  // namespace
 
+Deadline DeadlineOf(const grpc::ServerContext& context) {
+  const std::chrono::system_clock::time_point deadline = context.deadline();
+  if (deadline == std::chrono::system_clock::time_point::max()) return kNoDeadline;
+  return std::chrono::steady_clock::now() +
+         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+             deadline - std::chrono::system_clock::now());
+}
+
 Result<std::string> IntakeService::Partner(const grpc::ServerContext& context) const {
   Result<rpc::Caller> caller = rpc::Authenticate(context, insecure_dev_);
   if (!caller.ok()) return caller.status();
@@ -38,8 +46,9 @@ Result<std::string> IntakeService::Partner(const grpc::ServerContext& context) c
 grpc::Status IntakeService::EnrollMember(grpc::ServerContext* context,
                                          const api::EnrollMemberRequest* request,
                                          api::EnrollMemberResponse* response) {
-  return Answer(Partner(*context), response,
-                [&](const std::string& p) { return intake_.Enroll(p, *request); });
+  return Answer(Partner(*context), response, [&](const std::string& p) {
+    return intake_.Enroll(p, *request, DeadlineOf(*context));
+  });
 }
 
 grpc::Status IntakeService::BulkEnroll(grpc::ServerContext* context,
@@ -53,7 +62,8 @@ grpc::Status IntakeService::BulkEnroll(grpc::ServerContext* context,
     if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
     api::BulkEnrollResponse::RecordResult* result = response->add_results();
     result->set_index(index++);
-    Result<api::EnrollMemberResponse> enrolled = intake_.Enroll(*partner, request);
+    Result<api::EnrollMemberResponse> enrolled =
+        intake_.Enroll(*partner, request, DeadlineOf(*context));
     if (enrolled.ok()) {
       result->set_member_id(enrolled->member_id());
       result->set_event_id(enrolled->event_id());
@@ -61,10 +71,12 @@ grpc::Status IntakeService::BulkEnroll(grpc::ServerContext* context,
       continue;
     }
     response->set_refused(response->refused() + 1);
-    if (enrolled.status().code() == StatusCode::kUnavailable) {
-      // The cluster is down: stop here rather than refuse every remaining record one by one.
+    if (enrolled.status().code() == StatusCode::kUnavailable ||
+        enrolled.status().code() == StatusCode::kDeadlineExceeded) {
+      // The cluster is down or the time is up: stop here rather than refuse every remaining
+      // record one by one.
       return rpc::ToGrpc(
-          Status(StatusCode::kUnavailable, "stopped at record " + std::to_string(index - 1) + ": " +
+          Status(enrolled.status().code(), "stopped at record " + std::to_string(index - 1) + ": " +
                                                enrolled.status().message() +
                                                "; records before it are recorded, resend from it"));
     }
@@ -81,22 +93,25 @@ grpc::Status IntakeService::BulkEnroll(grpc::ServerContext* context,
 grpc::Status IntakeService::TerminateMember(grpc::ServerContext* context,
                                             const api::TerminateMemberRequest* request,
                                             api::TerminateMemberResponse* response) {
-  return Answer(Partner(*context), response,
-                [&](const std::string& p) { return intake_.Terminate(p, *request); });
+  return Answer(Partner(*context), response, [&](const std::string& p) {
+    return intake_.Terminate(p, *request, DeadlineOf(*context));
+  });
 }
 
 grpc::Status IntakeService::SubmitClaim(grpc::ServerContext* context,
                                         const api::SubmitClaimRequest* request,
                                         api::SubmitClaimResponse* response) {
-  return Answer(Partner(*context), response,
-                [&](const std::string& p) { return intake_.SubmitClaim(p, *request); });
+  return Answer(Partner(*context), response, [&](const std::string& p) {
+    return intake_.SubmitClaim(p, *request, DeadlineOf(*context));
+  });
 }
 
 grpc::Status IntakeService::AppealClaim(grpc::ServerContext* context,
                                         const api::AppealClaimRequest* request,
                                         api::AppealClaimResponse* response) {
-  return Answer(Partner(*context), response,
-                [&](const std::string& p) { return intake_.Appeal(p, *request); });
+  return Answer(Partner(*context), response, [&](const std::string& p) {
+    return intake_.Appeal(p, *request, DeadlineOf(*context));
+  });
 }
 
 grpc::Status IntakeService::GetClaim(grpc::ServerContext* context,
@@ -132,6 +147,18 @@ grpc::Status IntakeService::WatchClaim(grpc::ServerContext* context,
     if (IsFinal(*claim)) return grpc::Status::OK;
     std::this_thread::sleep_for(kWatchPoll);
   }
+  return grpc::Status::OK;
+}
+
+grpc::Status IntakeAdminService::EraseMember(grpc::ServerContext* context,
+                                             const api::EraseMemberRequest* request,
+                                             api::EraseMemberResponse* response) {
+  Result<rpc::Caller> caller = rpc::Authenticate(*context, insecure_dev_);
+  if (!caller.ok()) return rpc::ToGrpc(caller.status());
+  if (Status s = rpc::Require(*caller, rpc::Role::kOperator); !s.ok()) return rpc::ToGrpc(s);
+  Result<api::EraseMemberResponse> erased = intake_.EraseMember(*request, DeadlineOf(*context));
+  if (!erased.ok()) return rpc::ToGrpc(erased.status());
+  *response = std::move(erased).value();
   return grpc::Status::OK;
 }
 

@@ -1,12 +1,17 @@
 #pragma once
 
+#include "mutualaid/intake/v1/admin.grpc.pb.h"
 #include "mutualaid/intake/v1/intake.grpc.pb.h"
 #include "services/intake/intake.h"
 
 namespace claims::intake {
 
-// The gRPC face of Intake: authenticates the partner, calls the logic, translates the status.
-// Nothing else happens here.
+// The steady-clock deadline of a call: the client's gRPC deadline, or kNoDeadline when it set
+// none.
+Deadline DeadlineOf(const grpc::ServerContext& context);
+
+// The gRPC face of Intake: authenticates the partner, calls the logic with the call's deadline,
+// translates the status. Nothing else happens here.
 class IntakeService final : public api::IntakeService::Service {
  public:
   IntakeService(Intake& intake, bool insecure_dev) : intake_(intake), insecure_dev_(insecure_dev) {}
@@ -33,6 +38,21 @@ class IntakeService final : public api::IntakeService::Service {
  private:
   Result<std::string> Partner(const grpc::ServerContext& context) const;
 
+  Intake& intake_;
+  bool insecure_dev_;
+};
+
+// The operator face of Intake (admin.proto): authenticates an operator, calls the logic with the
+// call's deadline, translates the status.
+class IntakeAdminService final : public api::IntakeAdminService::Service {
+ public:
+  IntakeAdminService(Intake& intake, bool insecure_dev)
+      : intake_(intake), insecure_dev_(insecure_dev) {}
+
+  grpc::Status EraseMember(grpc::ServerContext* context, const api::EraseMemberRequest* request,
+                           api::EraseMemberResponse* response) override;
+
+ private:
   Intake& intake_;
   bool insecure_dev_;
 };

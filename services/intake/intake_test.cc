@@ -4,6 +4,7 @@
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
 
 #include <filesystem>
 #include <fstream>
@@ -16,10 +17,12 @@
 #include "libs/identity/resident_id.h"
 #include "libs/rpc/auth.h"
 #include "libs/rpc/server.h"
+#include "libs/rpc/server_metrics.h"
 #include "libs/rpc/status_mapping.h"
 #include "mutualaid/events/v1/decisions.pb.h"
 #include "mutualaid/events/v1/intake.pb.h"
 #include "mutualaid/events/v1/payments.pb.h"
+#include "mutualaid/intake/v1/admin.grpc.pb.h"
 #include "mutualaid/intake/v1/intake.grpc.pb.h"
 #include "services/intake/adapters.h"
 #include "services/intake/claim_follower.h"
@@ -52,6 +55,66 @@ std::string FromHex(const std::string& hex) {
   return out;
 }
 
+std::string Join(const std::string& a, const std::string& b) { return a + '\0' + b; }
+
+// The latest record of every key in `topic`, read from the start with librdkafka itself (the bus
+// consumer cannot tell a null value from an empty one): nullopt for a tombstone (null value).
+std::map<std::string, std::optional<std::string>> LatestByKey(const std::string& bootstrap,
+                                                              const std::string& topic,
+                                                              int32_t partitions) {
+  std::map<std::string, std::optional<std::string>> latest;
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char error[256];
+  for (const auto& [k, v] :
+       std::vector<std::pair<std::string, std::string>>{{"bootstrap.servers", bootstrap},
+                                                        {"group.id", "intake-test-reader"},
+                                                        {"enable.partition.eof", "true"},
+                                                        {"enable.auto.commit", "false"},
+                                                        {"fetch.wait.max.ms", "5"}}) {
+    EXPECT_EQ(rd_kafka_conf_set(conf, k.c_str(), v.c_str(), error, sizeof error), RD_KAFKA_CONF_OK)
+        << error;
+  }
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, error, sizeof error);
+  EXPECT_NE(rk, nullptr) << error;
+  if (rk == nullptr) return latest;
+  rd_kafka_topic_partition_list_t* all = rd_kafka_topic_partition_list_new(partitions);
+  for (int32_t p = 0; p < partitions; ++p) {
+    rd_kafka_topic_partition_list_add(all, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  }
+  EXPECT_EQ(rd_kafka_assign(rk, all), RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_topic_partition_list_destroy(all);
+  std::set<int32_t> at_end;
+  const auto give_up = std::chrono::steady_clock::now() + 20s;
+  while (static_cast<int32_t>(at_end.size()) < partitions &&
+         std::chrono::steady_clock::now() < give_up) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
+    if (m == nullptr) continue;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      at_end.insert(m->partition);
+    } else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const std::string key(static_cast<const char*>(m->key), m->key_len);
+      latest[key] = m->payload == nullptr ? std::nullopt
+                                          : std::optional<std::string>(std::string(
+                                                static_cast<const char*>(m->payload), m->len));
+    }
+    rd_kafka_message_destroy(m);
+  }
+  EXPECT_EQ(static_cast<int32_t>(at_end.size()), partitions) << "did not read " << topic;
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  return latest;
+}
+
+crypto::Sealed ToSealed(const ev::SealedPersonalData& data) {
+  crypto::Sealed sealed;
+  sealed.key_id = data.key_id();
+  std::copy_n(data.nonce().begin(), std::min<size_t>(12, data.nonce().size()),
+              sealed.nonce.begin());
+  sealed.ciphertext = data.ciphertext();
+  std::copy_n(data.tag().begin(), std::min<size_t>(16, data.tag().size()), sealed.tag.begin());
+  return sealed;
+}
+
 class IntakeTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -63,32 +126,44 @@ class IntakeTest : public ::testing::Test {
     dir_ = std::make_unique<test_support::TempDir>(std::move(dir).value());
     store::StoreOptions so;
     so.column_families = IntakeColumnFamilies();
-    so.column_families.push_back(kMemberKeysCf);
     auto store = store::StateStore::Open(dir_->File("intake"), so);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store).value();
-    bus::ProducerOptions po;
-    po.bootstrap_servers = broker_->bootstrap_servers();
-    po.linger_ms = 1;
-    po.message_timeout_ms = 3000;
-    producer_ = std::move(bus::Producer::Create(po)).value();
-    vault_ = std::make_unique<KeyVault>(*crypto::PseudonymKey::FromBytes(FromHex(kPseudonymKeyHex)),
-                                        *crypto::MasterKey::FromBytes(FromHex(kMasterKeyHex)),
-                                        *store_, *producer_);
-    log_ = std::make_unique<KafkaEventLog>(*producer_);
+    producer_options_.bootstrap_servers = broker_->bootstrap_servers();
+    producer_options_.linger_ms = 1;
+    producer_options_.message_timeout_ms = 3000;
+    producer_ = std::move(bus::Producer::Create(producer_options_)).value();
+    tombstones_ = std::make_unique<KafkaKeyTombstoneWriter>(producer_options_);
+    vault_ = NewVault(*store_);
+    kafka_log_ = std::make_unique<KafkaEventLog>(*producer_);
+    auto metered = MeteredEventLog::Register(*kafka_log_, registry_);
+    ASSERT_TRUE(metered.ok()) << metered.status().ToString();
+    log_ = std::move(metered).value();
     clock_ = std::make_unique<FixedBusinessClock>(kToday);
-    IntakeOptions io;
-    io.publish_timeout = 3s;
-    intake_ = std::make_unique<Intake>(io, *store_, *log_, *vault_, *clock_);
+    intake_options_.publish_timeout = 3s;
+    intake_ = std::make_unique<Intake>(intake_options_, *store_, *log_, *vault_, *clock_);
     service_ = std::make_unique<IntakeService>(*intake_, /*insecure_dev=*/true);
+    admin_service_ = std::make_unique<IntakeAdminService>(*intake_, /*insecure_dev=*/true);
+    auto grpc_metrics = rpc::ServerMetrics::Register(registry_);
+    ASSERT_TRUE(grpc_metrics.ok()) << grpc_metrics.status().ToString();
+    grpc_metrics_ = std::move(grpc_metrics).value();
     rpc::ServerOptions ro;
     ro.insecure_dev = true;
-    auto server = rpc::Server::Start(ro, {service_.get()});
+    ro.metrics = grpc_metrics_.get();
+    auto server = rpc::Server::Start(ro, {service_.get(), admin_service_.get()});
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     server_ = std::move(server).value();
     channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(server_->port()),
                                    grpc::InsecureChannelCredentials());
     stub_ = api::IntakeService::NewStub(channel_);
+    admin_ = api::IntakeAdminService::NewStub(channel_);
+  }
+
+  // A vault over `store` with the test's keys, as a replica of intake has.
+  std::unique_ptr<KeyVault> NewVault(store::StateStore& store) {
+    return std::make_unique<KeyVault>(*crypto::PseudonymKey::FromBytes(FromHex(kPseudonymKeyHex)),
+                                      *crypto::MasterKey::FromBytes(FromHex(kMasterKeyHex)), store,
+                                      *producer_, *tombstones_);
   }
 
   void TearDown() override {
@@ -96,12 +171,19 @@ class IntakeTest : public ::testing::Test {
     server_.reset();
   }
 
-  void StartFollower() {
+  // A consumer for a ClaimFollower, configured as intake's main configures it.
+  std::unique_ptr<bus::Consumer> FollowerConsumer() {
     bus::ConsumerOptions co;
     co.bootstrap_servers = broker_->bootstrap_servers();
-    follower_consumer_ = std::move(bus::Consumer::Create(co)).value();
+    co.properties["allow.auto.create.topics"] = "true";
+    return std::move(bus::Consumer::Create(co)).value();
+  }
+
+  void StartFollower() {
+    follower_consumer_ = FollowerConsumer();
     follower_ = std::make_unique<ClaimFollower>(*store_, *follower_consumer_);
-    ASSERT_TRUE(follower_->Start(10s).ok());
+    const Status started = follower_->Start(10s);
+    ASSERT_TRUE(started.ok()) << started.ToString();
     follower_thread_ = std::thread([this] { (void)follower_->Run(stop_follower_); });
   }
   void StopFollower() {
@@ -177,18 +259,39 @@ class IntakeTest : public ::testing::Test {
     return out;
   }
 
+  // The value of the sample line starting with `series` ("name{labels}") in the registry's
+  // exposition, or -1 when there is none.
+  double Sample(const std::string& series) {
+    const std::string text = registry_.Expose();
+    const std::string prefix = series + " ";
+    for (size_t at = text.find(prefix); at != std::string::npos; at = text.find(prefix, at + 1)) {
+      if (at == 0 || text[at - 1] == '\n') {
+        return std::stod(text.substr(at + prefix.size(), text.find('\n', at) - at));
+      }
+    }
+    return -1;
+  }
+
+  runtime::MetricsRegistry registry_;
   std::unique_ptr<test_support::DevBroker> broker_;
   std::unique_ptr<test_support::TempDir> dir_;
   std::unique_ptr<store::StateStore> store_;
+  bus::ProducerOptions producer_options_;
   std::unique_ptr<bus::Producer> producer_;
+  std::unique_ptr<KafkaKeyTombstoneWriter> tombstones_;
   std::unique_ptr<KeyVault> vault_;
-  std::unique_ptr<KafkaEventLog> log_;
+  std::unique_ptr<KafkaEventLog> kafka_log_;
+  std::unique_ptr<MeteredEventLog> log_;
   std::unique_ptr<FixedBusinessClock> clock_;
+  IntakeOptions intake_options_;
   std::unique_ptr<Intake> intake_;
   std::unique_ptr<IntakeService> service_;
+  std::unique_ptr<IntakeAdminService> admin_service_;
+  std::unique_ptr<rpc::ServerMetrics> grpc_metrics_;
   std::unique_ptr<rpc::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<api::IntakeService::Stub> stub_;
+  std::unique_ptr<api::IntakeAdminService::Stub> admin_;
   std::unique_ptr<bus::Consumer> follower_consumer_;
   std::unique_ptr<ClaimFollower> follower_;
   std::thread follower_thread_;
@@ -487,6 +590,275 @@ TEST_F(IntakeTest, NoPlaintextIdentityInTopicsOrStore) {
       EXPECT_EQ(bytes.find(secret), std::string::npos) << entry.path();
     }
   }
+}
+
+TEST_F(IntakeTest, CountsCallsByMethodAndCodeAndEventsPublishedByType) {
+  const std::string member = EnrollOk("P1", "enroll", ResidentId("19900512", false));
+  api::SubmitClaimResponse r;
+  ASSERT_TRUE(stub_->SubmitClaim(As("partner:P1").get(), Claim("c1", member), &r).ok());
+  ASSERT_TRUE(stub_->SubmitClaim(As("partner:P1").get(), Claim("c2", member), &r).ok());
+  ASSERT_TRUE(stub_->SubmitClaim(As("partner:P1").get(), Claim("c1", member), &r).ok());  // repeat
+  api::SubmitClaimRequest bad = Claim("c3", member);
+  bad.set_amount_fen(-1);
+  EXPECT_EQ(stub_->SubmitClaim(As("partner:P1").get(), bad, &r).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  api::GetClaimRequest get;
+  get.set_claim_id(r.claim_id());
+  api::Claim claim;
+  EXPECT_EQ(stub_->GetClaim(As("partner:P2").get(), get, &claim).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  const std::string m = "{grpc_method=\"mutualaid.intake.v1.IntakeService/";
+  EXPECT_EQ(Sample("claims_grpc_server_handled_total" + m + "EnrollMember\",grpc_code=\"OK\"}"), 1);
+  EXPECT_EQ(Sample("claims_grpc_server_handled_total" + m + "SubmitClaim\",grpc_code=\"OK\"}"), 3);
+  EXPECT_EQ(Sample("claims_grpc_server_handled_total" + m +
+                   "SubmitClaim\",grpc_code=\"INVALID_ARGUMENT\"}"),
+            1);
+  EXPECT_EQ(Sample("claims_grpc_server_handled_total" + m + "GetClaim\",grpc_code=\"NOT_FOUND\"}"),
+            1);
+  EXPECT_EQ(Sample("claims_grpc_server_handling_seconds_count" + m + "SubmitClaim\"}"), 4);
+  EXPECT_GT(Sample("claims_grpc_server_handling_seconds_sum" + m + "SubmitClaim\"}"), 0);
+  // Published: the enrollment and two claims; the repeat and the refusal published nothing.
+  EXPECT_EQ(Sample("claims_intake_events_published_total{type=\"mutualaid.events.v1."
+                   "MemberEnrolled\"}"),
+            1);
+  EXPECT_EQ(Sample("claims_intake_events_published_total{type=\"mutualaid.events.v1."
+                   "ClaimSubmitted\"}"),
+            2);
+}
+
+TEST_F(IntakeTest, HonoursTheCallersDeadlineWhileTheClusterIsDownAndTheRetryRecordsOnce) {
+  const std::string member = EnrollOk("P1", "enroll", ResidentId("19900512", false));
+  for (int b = 1; b <= 3; ++b) {
+    ASSERT_EQ(*broker_->Control("broker-down " + std::to_string(b)),
+              "OK broker " + std::to_string(b) + " down");
+  }
+  // The publish timeout is 3 s; the caller gives 0.8 s, and the server must stop waiting then.
+  auto context = As("partner:P1");
+  context->set_deadline(std::chrono::system_clock::now() + 800ms);
+  api::SubmitClaimResponse response;
+  const grpc::Status s = stub_->SubmitClaim(context.get(), Claim("c1", member), &response);
+  EXPECT_TRUE(s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
+              s.error_code() == grpc::StatusCode::UNAVAILABLE)
+      << s.error_code() << " " << s.error_message();
+  // The server's own account of the call: how it ended and how long it took.
+  const std::string m = "{grpc_method=\"mutualaid.intake.v1.IntakeService/SubmitClaim";
+  for (int i = 0; i < 100 && Sample("claims_grpc_server_handling_seconds_count" + m + "\"}") < 1;
+       ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(Sample("claims_grpc_server_handling_seconds_count" + m + "\"}"), 1)
+      << "the server is still waiting for Kafka past the caller's deadline";
+  EXPECT_LT(Sample("claims_grpc_server_handling_seconds_sum" + m + "\"}"), 1.5);
+  EXPECT_EQ(Sample("claims_grpc_server_handled_total" + m + "\",grpc_code=\"DEADLINE_EXCEEDED\"}"),
+            1);
+
+  for (int b = 1; b <= 3; ++b) (void)broker_->Control("broker-up " + std::to_string(b));
+  grpc::Status retry;
+  api::SubmitClaimResponse first;
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    retry = stub_->SubmitClaim(As("partner:P1").get(), Claim("c1", member), &first);
+    if (retry.ok()) break;
+    std::this_thread::sleep_for(500ms);
+  }
+  ASSERT_TRUE(retry.ok()) << retry.error_message();
+  api::SubmitClaimResponse again;
+  ASSERT_TRUE(stub_->SubmitClaim(As("partner:P1").get(), Claim("c1", member), &again).ok());
+  EXPECT_EQ(again.SerializeAsString(), first.SerializeAsString());
+  // However many times its bytes were sent, the claim is one event: one id, identical bytes.
+  std::map<std::string, std::string> by_id;
+  for (const bus::Message& msg : ReadTopic(kIntakeTopic, 2)) {
+    auto [it, inserted] = by_id.emplace(*bus::FindHeader(msg.headers, "event-id"), msg.value);
+    if (!inserted) {
+      EXPECT_EQ(it->second, msg.value);
+    }
+  }
+  EXPECT_EQ(by_id.size(), 2u);
+  EXPECT_EQ(by_id.count(first.event_id()), 1u);
+}
+
+TEST_F(IntakeTest, DoesNothingForACallWhoseDeadlineHasPassed) {
+  const std::string member = EnrollOk("P1", "enroll", ResidentId("19900512", false));
+  const Deadline passed = std::chrono::steady_clock::now() - 1ms;
+  Result<api::SubmitClaimResponse> late = intake_->SubmitClaim("P1", Claim("late", member), passed);
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.status().code(), StatusCode::kDeadlineExceeded);
+  // Not even a pending idempotency record, and no event.
+  EXPECT_FALSE(store_->Get(kIdempotencyCf, Join("P1", "late"))->has_value());
+  Result<api::EnrollMemberResponse> enroll =
+      intake_->Enroll("P1", Enrollment("late-enroll", ResidentId("19850101", false)), passed);
+  EXPECT_EQ(enroll.status().code(), StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(ReadTopic(kIntakeTopic, 1).size(), 1u);  // the first enrollment only
+  EXPECT_EQ(ReadTopic(kKeyTopic, 1).size(), 1u);     // and its member's key only
+}
+
+TEST_F(IntakeTest, ErasureDestroysEveryKeyOfTheMemberWhileTheirEventsStillDecode) {
+  StartFollower();
+  const std::string id_number = ResidentId("19900512", false);
+  const std::string member = EnrollOk("P1", "enroll", id_number);
+  api::SubmitClaimResponse claim;
+  ASSERT_TRUE(stub_->SubmitClaim(As("partner:P1").get(), Claim("c1", member), &claim).ok());
+  const std::string other = EnrollOk("P1", "enroll-2", ResidentId("19851103", false, "77"));
+
+  // A second replica, with its own store and follower, creates a second key for the member.
+  auto replica_dir = test_support::TempDir::Create("intake-replica");
+  ASSERT_TRUE(replica_dir.ok());
+  store::StoreOptions so;
+  so.column_families = IntakeColumnFamilies();
+  std::unique_ptr<store::StateStore> replica_store =
+      std::move(store::StateStore::Open(replica_dir->File("intake"), so)).value();
+  std::unique_ptr<KeyVault> replica_vault = NewVault(*replica_store);
+  ASSERT_TRUE(replica_vault->Seal(member, "detail", "test", 5s).ok());
+  std::unique_ptr<bus::Consumer> replica_consumer = FollowerConsumer();
+  ClaimFollower replica_follower(*replica_store, *replica_consumer);
+  ASSERT_TRUE(replica_follower.Start(10s).ok());
+
+  auto key_ids_in = [&](store::StateStore& store) {
+    std::vector<std::string> ids;
+    EXPECT_TRUE(store
+                    .ScanPrefix(kMemberKeyIdsCf, Join(member, ""),
+                                [&](std::string_view k, std::string_view) {
+                                  ids.emplace_back(k.substr(member.size() + 1));
+                                  return true;
+                                })
+                    .ok());
+    return ids;
+  };
+  // This replica learns of the other's key from the key topic.
+  for (int i = 0; i < 200 && key_ids_in(*store_).size() < 2; ++i) std::this_thread::sleep_for(25ms);
+  ASSERT_EQ(key_ids_in(*store_).size(), 2u);
+
+  grpc::ClientContext partner_context;
+  partner_context.AddMetadata(rpc::kPrincipalHeader, "partner:P1");
+  api::EraseMemberRequest erase;
+  erase.set_member_id(member);
+  api::EraseMemberResponse erased;
+  EXPECT_EQ(admin_->EraseMember(&partner_context, erase, &erased).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  const grpc::Status s = admin_->EraseMember(As("operator:ops1").get(), erase, &erased);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(erased.member_id(), member);
+  ASSERT_EQ(erased.erased_key_ids_size(), 2);
+  const std::set<std::string> destroyed(erased.erased_key_ids().begin(),
+                                        erased.erased_key_ids().end());
+
+  // No key record of the member is left in either store: the other replica drops its cached
+  // key when it reads the tombstones.
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(replica_follower.PollOnce(25ms).ok());
+    if (!replica_store->Get(kMemberKeysCf, member)->has_value() &&
+        key_ids_in(*replica_store).empty()) {
+      break;
+    }
+  }
+  for (store::StateStore* store : {store_.get(), replica_store.get()}) {
+    EXPECT_FALSE(store->Get(kMemberKeysCf, member)->has_value());
+    EXPECT_TRUE(key_ids_in(*store).empty());
+  }
+  EXPECT_TRUE(store_->Get(kMemberKeysCf, other)->has_value());  // other members keep theirs
+
+  // In the key topic the latest record of each of the member's key ids is a tombstone.
+  bus::ConsumerOptions co;
+  co.bootstrap_servers = broker_->bootstrap_servers();
+  const int32_t key_partitions =
+      *std::move(bus::Consumer::Create(co)).value()->PartitionCount(kKeyTopic, 10s);
+  const auto latest = LatestByKey(broker_->bootstrap_servers(), kKeyTopic, key_partitions);
+  std::set<std::string> member_key_ids;
+  std::vector<crypto::DataKey> available;
+  const crypto::MasterKey master = *crypto::MasterKey::FromBytes(FromHex(kMasterKeyHex));
+  for (const auto& [key_id, value] : latest) {
+    if (MemberOfKeyId(key_id) == member) {
+      member_key_ids.insert(key_id);
+      EXPECT_FALSE(value.has_value()) << key_id << " still has a key";
+    }
+    if (value.has_value()) available.push_back(*crypto::UnwrapKey(master, key_id, *value));
+  }
+  EXPECT_EQ(member_key_ids, destroyed);
+  ASSERT_FALSE(available.empty());  // the other member's key
+
+  // The member's events still decode (decisions replay), but no key left opens their data.
+  int sealed_fields = 0;
+  for (const bus::Message& m : ReadTopic(kIntakeTopic, 3)) {
+    if (m.key != member) continue;
+    ev::Envelope envelope;
+    ASSERT_TRUE(envelope.ParseFromString(m.value));
+    Result<domain::Input> input = codec::DecodeInput(envelope);
+    EXPECT_TRUE(input.ok()) << envelope.type() << ": " << input.status().ToString();
+    std::vector<std::pair<ev::SealedPersonalData, std::string>> sealed;
+    if (envelope.type() == codec::kMemberEnrolled) {
+      ev::MemberEnrolled e;
+      ASSERT_TRUE(e.ParseFromString(envelope.payload()));
+      sealed.emplace_back(e.personal_data(), "MemberEnrolled.personal_data");
+    } else if (envelope.type() == codec::kClaimSubmitted) {
+      ev::ClaimSubmitted c;
+      ASSERT_TRUE(c.ParseFromString(envelope.payload()));
+      sealed.emplace_back(c.health_data(), "ClaimSubmitted.health_data");
+    }
+    for (const auto& [data, context] : sealed) {
+      ++sealed_fields;
+      EXPECT_EQ(destroyed.count(data.key_id()), 1u) << data.key_id();
+      for (const crypto::DataKey& key : available) {
+        EXPECT_FALSE(crypto::Open(key, ToSealed(data), context).ok());
+      }
+    }
+  }
+  EXPECT_EQ(sealed_fields, 2);
+
+  // Erasing again finds nothing left to destroy.
+  api::EraseMemberResponse again;
+  ASSERT_TRUE(admin_->EraseMember(As("operator:ops1").get(), erase, &again).ok());
+  EXPECT_EQ(again.erased_key_ids_size(), 0);
+  // By resident ID number too, and a malformed member id is refused naming the field.
+  api::EraseMemberRequest by_number;
+  by_number.set_resident_id_number(id_number);
+  ASSERT_TRUE(admin_->EraseMember(As("operator:ops1").get(), by_number, &again).ok());
+  EXPECT_EQ(again.member_id(), member);
+  api::EraseMemberRequest malformed;
+  malformed.set_member_id("not-a-member");
+  const grpc::Status refused = admin_->EraseMember(As("operator:ops1").get(), malformed, &again);
+  ASSERT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(rpc::FromGrpc(refused).violations().at(0).field, "member_id");
+}
+
+TEST_F(IntakeTest, PurgesIdempotencyKeysOlderThanTheRetentionAndKeepsNewerOnes) {
+  EXPECT_EQ(IntakeOptions().idempotency_retention_days, 8);
+  // The same store, written on earlier business dates.
+  const FixedBusinessClock eight_days_ago(kToday.AddDays(-8));
+  const FixedBusinessClock seven_days_ago(kToday.AddDays(-7));
+  Intake old_intake(intake_options_, *store_, *log_, *vault_, eight_days_ago);
+  Intake week_intake(intake_options_, *store_, *log_, *vault_, seven_days_ago);
+  Result<api::EnrollMemberResponse> enrolled =
+      old_intake.Enroll("P1", Enrollment("old-enroll", ResidentId("19900512", false)));
+  ASSERT_TRUE(enrolled.ok()) << enrolled.status().ToString();
+  const std::string member = enrolled->member_id();
+  ASSERT_TRUE(old_intake.SubmitClaim("P1", Claim("old-claim", member)).ok());
+  ASSERT_TRUE(week_intake.SubmitClaim("P1", Claim("week-claim", member)).ok());
+  ASSERT_TRUE(intake_->SubmitClaim("P1", Claim("new-claim", member)).ok());
+
+  Result<size_t> purged = intake_->PurgeIdempotencyKeys();
+  ASSERT_TRUE(purged.ok()) << purged.status().ToString();
+  EXPECT_EQ(*purged, 2u);
+  for (const char* key : {"old-enroll", "old-claim"}) {
+    EXPECT_FALSE(store_->Get(kIdempotencyCf, Join("P1", key))->has_value()) << key;
+  }
+  for (const char* key : {"week-claim", "new-claim"}) {
+    EXPECT_TRUE(store_->Get(kIdempotencyCf, Join("P1", key))->has_value()) << key;
+    api::GetClaimRequest by_key;
+    by_key.set_idempotency_key(key);
+    EXPECT_TRUE(intake_->GetClaim("P1", by_key).ok()) << key;
+  }
+  api::GetClaimRequest purged_key;
+  purged_key.set_idempotency_key("old-claim");
+  EXPECT_EQ(intake_->GetClaim("P1", purged_key).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(*intake_->PurgeIdempotencyKeys(), 0u);
+
+  // A longer retention keeps what the default purges.
+  IntakeOptions longer = intake_options_;
+  longer.idempotency_retention_days = 9;
+  Intake patient(longer, *store_, *log_, *vault_, *clock_);
+  ASSERT_TRUE(old_intake.SubmitClaim("P1", Claim("old-2", member)).ok());
+  EXPECT_EQ(*patient.PurgeIdempotencyKeys(), 0u);
+  EXPECT_EQ(*intake_->PurgeIdempotencyKeys(), 1u);
 }
 
 }  // namespace

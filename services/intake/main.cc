@@ -1,13 +1,16 @@
 // intake: the partner-facing gRPC API of the claims pipeline. Wiring only; the logic is in
 // intake.cc, the gRPC adapter in intake_service.cc.
 
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
 #include <thread>
 
 #include "libs/bus/consumer.h"
 #include "libs/bus/producer.h"
 #include "libs/crypto/keys.h"
 #include "libs/rpc/server.h"
+#include "libs/rpc/server_metrics.h"
 #include "libs/runtime/flags.h"
 #include "libs/runtime/log.h"
 #include "libs/runtime/metrics.h"
@@ -18,6 +21,7 @@
 #include "services/intake/claim_follower.h"
 #include "services/intake/intake.h"
 #include "services/intake/intake_service.h"
+#include "services/intake/key_tombstones.h"
 #include "services/intake/vault.h"
 
 namespace claims::intake {
@@ -43,6 +47,11 @@ Status Declare(runtime::FlagSet& flags) {
       {"tls-key", "Server private key (PEM), unless --insecure-dev.", FlagKind::kString, ""},
       {"tls-client-ca", "CA (PEM) that signs partners' client certificates.", FlagKind::kString,
        ""},
+      {"idempotency-retention-days",
+       "Idempotency keys are purged this many days after their business date (at least 7).",
+       FlagKind::kInt, "8"},
+      {"idempotency-purge-interval", "How often expired idempotency keys are purged.",
+       FlagKind::kDurationMs, "1h"},
       {"log-level", "debug, info, warn or error.", FlagKind::kString, "info"},
   };
   for (const runtime::FlagSpec& spec : specs) {
@@ -79,6 +88,16 @@ int Run(int argc, char** argv) {
   Result<crypto::MasterKey> master_key =
       crypto::MasterKey::FromFile(flags->String("master-key-file"));
   if (!master_key.ok()) return fail("cannot load the master key", master_key.status());
+  const int64_t retention_days = flags->Int("idempotency-retention-days");
+  if (retention_days < kMinIdempotencyRetentionDays || retention_days > 3650) {
+    std::fprintf(stderr, "intake: --idempotency-retention-days must be %d-3650, got %lld\n",
+                 kMinIdempotencyRetentionDays, static_cast<long long>(retention_days));
+    return 2;
+  }
+  if (flags->Duration("idempotency-purge-interval").count() <= 0) {
+    std::fprintf(stderr, "intake: --idempotency-purge-interval must be positive\n");
+    return 2;
+  }
   std::unique_ptr<BusinessClock> clock;
   if (const std::string& fixed = flags->String("business-date"); !fixed.empty()) {
     std::optional<Date> date = Date::Parse(fixed);
@@ -93,7 +112,6 @@ int Run(int argc, char** argv) {
 
   store::StoreOptions store_options;
   store_options.column_families = IntakeColumnFamilies();
-  store_options.column_families.push_back(kMemberKeysCf);
   Result<std::unique_ptr<store::StateStore>> store =
       store::StateStore::Open(flags->data_dir(), store_options);
   if (!store.ok()) return fail("cannot open the data dir", store.status());
@@ -109,17 +127,38 @@ int Run(int argc, char** argv) {
   bus::ConsumerOptions consumer_options;
   consumer_options.bootstrap_servers = flags->bootstrap_servers();
   consumer_options.client_id = "intake-follower";
+  // The key topic appears with the first member key; on the dev broker the follower's metadata
+  // request creates it (a production cluster has it created by the deployment).
+  consumer_options.properties["allow.auto.create.topics"] = "true";
   Result<std::unique_ptr<bus::Consumer>> consumer = bus::Consumer::Create(consumer_options);
   if (!consumer.ok()) return fail("cannot create the Kafka consumer", consumer.status());
 
+  runtime::MetricsRegistry registry;
+  if (Result<runtime::GaugeFamily*> up = registry.AddGauge("claims_up", "1 while serving.");
+      up.ok()) {
+    (*up)->WithLabels({}).Set(1);
+  }
+  Result<std::unique_ptr<rpc::ServerMetrics>> grpc_metrics = rpc::ServerMetrics::Register(registry);
+  if (!grpc_metrics.ok()) return fail("cannot register the gRPC metrics", grpc_metrics.status());
+  Result<runtime::CounterFamily*> purged_total =
+      registry.AddCounter("claims_intake_idempotency_keys_purged_total",
+                          "Idempotency records deleted after the retention period.");
+  if (!purged_total.ok()) return fail("cannot register the purge metric", purged_total.status());
+
+  KafkaKeyTombstoneWriter tombstones(producer_options);
   KeyVault vault(std::move(pseudonym_key).value(), std::move(master_key).value(), **store,
-                 **producer);
-  KafkaEventLog event_log(**producer);
+                 **producer, tombstones);
+  KafkaEventLog kafka_log(**producer);
+  Result<std::unique_ptr<MeteredEventLog>> event_log =
+      MeteredEventLog::Register(kafka_log, registry);
+  if (!event_log.ok()) return fail("cannot register the event metrics", event_log.status());
   IntakeOptions options;
   options.plan_id = flags->String("plan-id");
   options.publish_timeout = flags->Duration("publish-timeout");
-  Intake intake(options, **store, event_log, vault, *clock);
+  options.idempotency_retention_days = static_cast<int>(retention_days);
+  Intake intake(options, **store, **event_log, vault, *clock);
   IntakeService service(intake, flags->insecure_dev());
+  IntakeAdminService admin_service(intake, flags->insecure_dev());
 
   ClaimFollower follower(**store, **consumer);
   if (Status s = follower.Start(std::chrono::seconds(30)); !s.ok()) {
@@ -137,31 +176,64 @@ int Run(int argc, char** argv) {
   server_options.cert_file = flags->String("tls-cert");
   server_options.key_file = flags->String("tls-key");
   server_options.client_ca_file = flags->String("tls-client-ca");
-  Result<std::unique_ptr<rpc::Server>> server = rpc::Server::Start(server_options, {&service});
+  server_options.metrics = grpc_metrics->get();
+  Result<std::unique_ptr<rpc::Server>> server =
+      rpc::Server::Start(server_options, {&service, &admin_service});
   if (!server.ok()) {
     stop_follower = true;
     follower_thread.join();
     return fail("cannot start the gRPC server", server.status());
   }
 
-  runtime::MetricsRegistry registry;
-  if (Result<runtime::GaugeFamily*> up = registry.AddGauge("claims_up", "1 while serving.");
-      up.ok()) {
-    (*up)->WithLabels({}).Set(1);
-  }
+  // Expired idempotency keys are purged at start and then every interval, until shutdown.
+  std::mutex purge_mu;
+  std::condition_variable purge_wake;
+  bool stop_purge = false;
+  std::thread purge_thread([&] {
+    const std::chrono::milliseconds interval = flags->Duration("idempotency-purge-interval");
+    std::unique_lock<std::mutex> lock(purge_mu);
+    do {
+      lock.unlock();
+      Result<size_t> purged = intake.PurgeIdempotencyKeys();
+      if (purged.ok()) {
+        (*purged_total)->WithLabels({}).Increment(static_cast<double>(*purged));
+        if (*purged > 0) log.Info("purged expired idempotency keys", {{"count", *purged}});
+      } else {
+        log.Error("cannot purge expired idempotency keys", {{"status", purged.status()}});
+      }
+      lock.lock();
+    } while (!purge_wake.wait_for(lock, interval, [&] { return stop_purge; }));
+  });
+  auto stop_purge_thread = [&] {
+    {
+      std::lock_guard<std::mutex> lock(purge_mu);
+      stop_purge = true;
+    }
+    purge_wake.notify_all();
+    purge_thread.join();
+  };
+
   runtime::MetricsServerOptions metrics_options;
   metrics_options.listen = flags->metrics_listen();
   Result<std::unique_ptr<runtime::MetricsServer>> metrics =
       runtime::MetricsServer::Start(&registry, metrics_options);
   if (!metrics.ok()) {
     (*server)->Shutdown(std::chrono::milliseconds(0));
+    stop_purge_thread();
     stop_follower = true;
     follower_thread.join();
     return fail("cannot start the metrics server", metrics.status());
   }
 
   Result<std::unique_ptr<runtime::ShutdownSignal>> signal = runtime::ShutdownSignal::Install();
-  if (!signal.ok()) return fail("cannot install the shutdown signal", signal.status());
+  if (!signal.ok()) {
+    (*server)->Shutdown(std::chrono::milliseconds(0));
+    stop_purge_thread();
+    stop_follower = true;
+    follower_thread.join();
+    (*metrics)->Stop();
+    return fail("cannot install the shutdown signal", signal.status());
+  }
   log.Info("serving", {{"grpc_port", (*server)->port()},
                        {"metrics_port", (*metrics)->port()},
                        {"insecure_dev", flags->insecure_dev()}});
@@ -173,6 +245,7 @@ int Run(int argc, char** argv) {
   log.Info("shutting down", {{"signal", (*signal)->signal_number()}});
   // Calls in flight finish (their events acknowledged) before the process goes.
   (*server)->Shutdown(std::chrono::seconds(10));
+  stop_purge_thread();
   stop_follower = true;
   follower_thread.join();
   (*metrics)->Stop();

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "libs/base/date.h"
 #include "libs/base/status.h"
@@ -31,10 +32,17 @@ class MemberVault {
   // The member id: keyed HMAC-SHA256 of the normalised resident ID number, hex.
   virtual std::string MemberId(const std::string& resident_id_number) = 0;
   // Seals `plaintext` under the member's data key, creating and durably recording that key
-  // first when the member has none. `context` binds the sealed bytes to their use.
-  virtual Result<mutualaid::events::v1::SealedPersonalData> Seal(const std::string& member_id,
-                                                                 const std::string& plaintext,
-                                                                 const std::string& context) = 0;
+  // first when the member has none (waiting at most `timeout` for that; DEADLINE_EXCEEDED or
+  // UNAVAILABLE when it is not recorded in time). `context` binds the sealed bytes to their use.
+  virtual Result<mutualaid::events::v1::SealedPersonalData> Seal(
+      const std::string& member_id, const std::string& plaintext, const std::string& context,
+      std::chrono::milliseconds timeout) = 0;
+  // Erases the member's personal data (PIPL) by destroying every data key of the member it knows
+  // of, durably (waiting at most `timeout`), everywhere the keys were recorded. Returns the key
+  // ids destroyed, sorted; none when there were none (so erasing twice is not an error). What was
+  // sealed under them can no longer be opened; a later Seal for the member creates a new key.
+  virtual Result<std::vector<std::string>> Erase(const std::string& member_id,
+                                                 std::chrono::milliseconds timeout) = 0;
 };
 
 // The business date of intake ("today" in China Standard Time). Intake reads the clock to stamp

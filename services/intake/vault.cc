@@ -2,18 +2,36 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
+
 #include "libs/crypto/hmac.h"
 #include "libs/crypto/key_wrap.h"
 #include "libs/crypto/seal.h"
 #include "libs/crypto/sha256.h"
 
 namespace claims::intake {
+namespace {
+
+std::string Join(const std::string& a, const std::string& b) {
+  std::string out = a;
+  out += '\0';
+  out += b;
+  return out;
+}
+
+}  // namespace
+
+std::string MemberOfKeyId(const std::string& key_id) {
+  const size_t slash = key_id.find('/');
+  return slash == std::string::npos ? "" : key_id.substr(0, slash);
+}
 
 std::string KeyVault::MemberId(const std::string& resident_id_number) {
   return crypto::MemberPseudonym(pseudonym_key_, resident_id_number);
 }
 
-Result<crypto::DataKey> KeyVault::KeyOf(const std::string& member_id) {
+Result<crypto::DataKey> KeyVault::KeyOf(const std::string& member_id,
+                                        std::chrono::milliseconds timeout) {
   std::lock_guard<std::mutex> lock(mu_);
   Result<std::optional<std::string>> cached = store_.Get(kMemberKeysCf, member_id);
   if (!cached.ok()) return cached.status();
@@ -22,6 +40,9 @@ Result<crypto::DataKey> KeyVault::KeyOf(const std::string& member_id) {
     const size_t sep = value.find('\0');
     if (sep == std::string::npos) return DataLoss("stored key of a member is corrupt");
     return crypto::UnwrapKey(master_key_, value.substr(0, sep), value.substr(sep + 1));
+  }
+  if (timeout.count() <= 0) {
+    return Status(StatusCode::kDeadlineExceeded, "no time left to record the member's data key");
   }
   unsigned char suffix[8];
   if (RAND_bytes(suffix, sizeof suffix) != 1) return Internal("no randomness for a key id");
@@ -38,24 +59,27 @@ Result<crypto::DataKey> KeyVault::KeyOf(const std::string& member_id) {
   record.key = key_id;
   record.value = *wrapped;
   record.headers = {{"type", "mutualaid.keys.v1.WrappedDataKey"}, {"member-id", member_id}};
-  const std::vector<bus::Delivery> delivered =
-      producer_.ProduceAll({record}, std::chrono::seconds(10));
+  const std::vector<bus::Delivery> delivered = producer_.ProduceAll({record}, timeout);
   if (!delivered[0].status.ok()) {
-    return Unavailable("cannot record the member's data key: " + delivered[0].status.message());
+    return Status(delivered[0].status.code() == StatusCode::kDeadlineExceeded
+                      ? StatusCode::kDeadlineExceeded
+                      : StatusCode::kUnavailable,
+                  "cannot record the member's data key: " + delivered[0].status.message());
   }
   std::string value = key_id;
   value += '\0';
   value += *wrapped;
   store::WriteBatch batch;
   batch.Put(kMemberKeysCf, member_id, value);
+  batch.Put(kMemberKeyIdsCf, Join(member_id, key_id), "");
   if (Status s = store_.Write(batch); !s.ok()) return s;
   return key;
 }
 
-Result<mutualaid::events::v1::SealedPersonalData> KeyVault::Seal(const std::string& member_id,
-                                                                 const std::string& plaintext,
-                                                                 const std::string& context) {
-  Result<crypto::DataKey> key = KeyOf(member_id);
+Result<mutualaid::events::v1::SealedPersonalData> KeyVault::Seal(
+    const std::string& member_id, const std::string& plaintext, const std::string& context,
+    std::chrono::milliseconds timeout) {
+  Result<crypto::DataKey> key = KeyOf(member_id, timeout);
   if (!key.ok()) return key.status();
   Result<crypto::Sealed> sealed = crypto::Seal(*key, plaintext, context, nonces_);
   if (!sealed.ok()) return sealed.status();
@@ -66,6 +90,34 @@ Result<mutualaid::events::v1::SealedPersonalData> KeyVault::Seal(const std::stri
   out.set_ciphertext(sealed->ciphertext);
   out.set_tag(std::string(reinterpret_cast<const char*>(sealed->tag.data()), sealed->tag.size()));
   return out;
+}
+
+Result<std::vector<std::string>> KeyVault::Erase(const std::string& member_id,
+                                                 std::chrono::milliseconds timeout) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> key_ids;
+  const std::string prefix = Join(member_id, "");
+  Status scanned =
+      store_.ScanPrefix(kMemberKeyIdsCf, prefix, [&](std::string_view k, std::string_view) {
+        key_ids.emplace_back(k.substr(prefix.size()));
+        return true;
+      });
+  if (!scanned.ok()) return scanned;
+  Result<std::optional<std::string>> cached = store_.Get(kMemberKeysCf, member_id);
+  if (!cached.ok()) return cached.status();
+  if (cached->has_value()) key_ids.push_back((*cached)->substr(0, (*cached)->find('\0')));
+  std::sort(key_ids.begin(), key_ids.end());
+  key_ids.erase(std::unique(key_ids.begin(), key_ids.end()), key_ids.end());
+  if (key_ids.empty()) return key_ids;
+  if (Status s = tombstones_.Write(key_topic_, key_ids, timeout); !s.ok()) {
+    if (s.code() == StatusCode::kDeadlineExceeded) return s;
+    return Unavailable("cannot record the erasure of the member's keys: " + s.message());
+  }
+  store::WriteBatch batch;
+  batch.Delete(kMemberKeysCf, member_id);
+  for (const std::string& key_id : key_ids) batch.Delete(kMemberKeyIdsCf, Join(member_id, key_id));
+  if (Status s = store_.Write(batch); !s.ok()) return s;
+  return key_ids;
 }
 
 }  // namespace claims::intake

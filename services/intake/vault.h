@@ -1,19 +1,28 @@
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "libs/bus/producer.h"
 #include "libs/crypto/aes_gcm.h"
 #include "libs/crypto/keys.h"
 #include "libs/store/state_store.h"
+#include "services/intake/key_tombstones.h"
 #include "services/intake/ports.h"
 
 namespace claims::intake {
 
 inline constexpr char kKeyTopic[] = "keys.members.v1";  // compacted; key id -> wrapped data key
 inline constexpr char kMemberKeysCf[] = "member_keys";  // member id -> key id \0 wrapped key
+// Every key id of a member this replica knows of: the ones it created and the ones it read from
+// the key topic (ClaimFollower). What an erasure destroys.
+inline constexpr char kMemberKeyIdsCf[] = "member_key_ids";  // member id \0 key id -> ""
+
+// The member id a key id belongs to: the part before the '/' ("" when there is none).
+std::string MemberOfKeyId(const std::string& key_id);
 
 // MemberVault over the real keys: pseudonyms from the pseudonym key; each member's data key
 // generated on first use, wrapped by the master key, published to the compacted key topic (so
@@ -26,28 +35,36 @@ inline constexpr char kMemberKeysCf[] = "member_keys";  // member id -> key id \
 class KeyVault : public MemberVault {
  public:
   KeyVault(crypto::PseudonymKey pseudonym_key, crypto::MasterKey master_key,
-           store::StateStore& store, bus::Producer& producer, std::string key_topic = kKeyTopic)
+           store::StateStore& store, bus::Producer& producer, KeyTombstoneWriter& tombstones,
+           std::string key_topic = kKeyTopic)
       : pseudonym_key_(std::move(pseudonym_key)),
         master_key_(std::move(master_key)),
         store_(store),
         producer_(producer),
+        tombstones_(tombstones),
         key_topic_(std::move(key_topic)) {}
 
   std::string MemberId(const std::string& resident_id_number) override;
-  Result<mutualaid::events::v1::SealedPersonalData> Seal(const std::string& member_id,
-                                                         const std::string& plaintext,
-                                                         const std::string& context) override;
+  Result<mutualaid::events::v1::SealedPersonalData> Seal(
+      const std::string& member_id, const std::string& plaintext, const std::string& context,
+      std::chrono::milliseconds timeout) override;
+  // Tombstones every key id of the member in kMemberKeyIdsCf (and the cached key's), then
+  // deletes the cached key and those index entries. Nothing local changes unless every
+  // tombstone was acknowledged.
+  Result<std::vector<std::string>> Erase(const std::string& member_id,
+                                         std::chrono::milliseconds timeout) override;
 
  private:
-  Result<crypto::DataKey> KeyOf(const std::string& member_id);
+  Result<crypto::DataKey> KeyOf(const std::string& member_id, std::chrono::milliseconds timeout);
 
   crypto::PseudonymKey pseudonym_key_;
   crypto::MasterKey master_key_;
   store::StateStore& store_;
   bus::Producer& producer_;
+  KeyTombstoneWriter& tombstones_;
   std::string key_topic_;
   crypto::RandomNonceSource nonces_;
-  std::mutex mu_;  // serializes key creation
+  std::mutex mu_;  // serializes key creation and erasure
 };
 
 }  // namespace claims::intake

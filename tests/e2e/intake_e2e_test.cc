@@ -14,10 +14,12 @@
 #include "libs/bus/consumer.h"
 #include "libs/identity/resident_id.h"
 #include "libs/rpc/auth.h"
+#include "mutualaid/intake/v1/admin.grpc.pb.h"
 #include "mutualaid/intake/v1/intake.grpc.pb.h"
 #include "tests/support/child_process.h"
 #include "tests/support/dev_broker.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_pki.h"
 
 namespace claims {
 namespace {
@@ -75,24 +77,60 @@ class IntakeE2eTest : public ::testing::Test {
         << "f0e0d0c0b0a090807060504030201000f1e1d1c1b1a191817161514131211101\n";
   }
 
-  test_support::ChildProcess StartIntake(const std::string& name) {
+  // Starts the binary in --insecure-dev mode, or with TLS from `pki` when given.
+  test_support::ChildProcess StartIntake(const std::string& name,
+                                         const test_support::TestPki* pki = nullptr) {
     test_support::SpawnOptions spawn;
     spawn.stdout_path = dir_->File(name + ".out");
     spawn.stderr_path = dir_->File(name + ".log");
     spawn.env = {{"CLAIMS_BUSINESS_DATE", "2024-06-01"}};  // flags also come from the environment
-    auto child = test_support::ChildProcess::Spawn(
-        {CLAIMS_INTAKE_BINARY, "--bootstrap-servers", broker_->bootstrap_servers(), "--listen",
-         "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--data-dir", dir_->File("data"),
-         "--insecure-dev", "--pseudonym-key-file", dir_->File("pseudonym.key"), "--master-key-file",
-         dir_->File("master.key")},
-        spawn);
+    std::vector<std::string> argv = {CLAIMS_INTAKE_BINARY,
+                                     "--bootstrap-servers",
+                                     broker_->bootstrap_servers(),
+                                     "--listen",
+                                     "127.0.0.1:0",
+                                     "--metrics-listen",
+                                     "127.0.0.1:0",
+                                     "--data-dir",
+                                     dir_->File("data"),
+                                     "--pseudonym-key-file",
+                                     dir_->File("pseudonym.key"),
+                                     "--master-key-file",
+                                     dir_->File("master.key")};
+    if (pki == nullptr) {
+      argv.push_back("--insecure-dev");
+    } else {
+      argv.insert(argv.end(), {"--tls-cert", pki->server.cert_file, "--tls-key",
+                               pki->server.key_file, "--tls-client-ca", pki->ca_file});
+    }
+    auto child = test_support::ChildProcess::Spawn(argv, spawn);
     EXPECT_TRUE(child.ok());
     grpc_port_ = WaitForLine(spawn.stdout_path, "grpc-port");
     metrics_port_ = WaitForLine(spawn.stdout_path, "metrics-port");
     EXPECT_FALSE(grpc_port_.empty()) << "intake did not start";
-    stub_ = api::IntakeService::NewStub(
-        grpc::CreateChannel("127.0.0.1:" + grpc_port_, grpc::InsecureChannelCredentials()));
+    if (pki == nullptr) {
+      stub_ = api::IntakeService::NewStub(
+          grpc::CreateChannel("127.0.0.1:" + grpc_port_, grpc::InsecureChannelCredentials()));
+    }
     return std::move(child).value();
+  }
+
+  // A TLS channel to the running intake that presents `client` (none when null).
+  std::shared_ptr<grpc::Channel> TlsChannel(const test_support::TestPki& pki,
+                                            const test_support::TestCert* client) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = pki.ca_pem;
+    if (client != nullptr) {
+      ssl.pem_private_key = client->key_pem;
+      ssl.pem_cert_chain = client->cert_pem;
+    }
+    return grpc::CreateChannel("127.0.0.1:" + grpc_port_, grpc::SslCredentials(ssl));
+  }
+
+  static std::unique_ptr<grpc::ClientContext> WithDeadline() {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->set_deadline(std::chrono::system_clock::now() + 20s);
+    return context;
   }
 
   std::unique_ptr<grpc::ClientContext> AsPartner() {
@@ -152,6 +190,24 @@ TEST_F(IntakeE2eTest, ServesHealthMetricsAndStopsCleanlyOnSigterm) {
                   ->EnrollMember(AsPartner().get(), Enrollment("k1", ResidentId("19900512", false)),
                                  &enrolled)
                   .ok());
+  api::Claim claim;
+  api::GetClaimRequest get;
+  get.set_claim_id("CL-none");
+  EXPECT_EQ(stub_->GetClaim(AsPartner().get(), get, &claim).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  // Every call is in the gRPC metrics; the event in the published count.
+  const std::string metrics = HttpGet(std::stoi(metrics_port_), "/metrics");
+  for (const char* line : {
+           "claims_grpc_server_handled_total{grpc_method=\"mutualaid.intake.v1.IntakeService/"
+           "EnrollMember\",grpc_code=\"OK\"} 1\n",
+           "claims_grpc_server_handled_total{grpc_method=\"mutualaid.intake.v1.IntakeService/"
+           "GetClaim\",grpc_code=\"NOT_FOUND\"} 1\n",
+           "claims_grpc_server_handling_seconds_count{grpc_method=\"mutualaid.intake.v1."
+           "IntakeService/EnrollMember\"} 1\n",
+           "claims_intake_events_published_total{type=\"mutualaid.events.v1.MemberEnrolled\"} 1\n",
+       }) {
+    EXPECT_NE(metrics.find(line), std::string::npos) << line << metrics;
+  }
   Result<int> code = intake.Stop(15s);
   ASSERT_TRUE(code.ok());
   EXPECT_EQ(*code, 0);
@@ -180,6 +236,82 @@ TEST_F(IntakeE2eTest, AnAcknowledgedCallSurvivesKillAndTheRetryAnswersTheSame) {
     EXPECT_EQ(text.find("6222020200112233446"), std::string::npos) << log;
     EXPECT_NE(text.find("\"msg\":\"serving\""), std::string::npos) << log << text;
   }
+}
+
+TEST_F(IntakeE2eTest, TlsClientCertificatesNameTheCallerAndTheHeaderIsIgnored) {
+  auto pki = test_support::TestPki::Create(
+      dir_->path(), {"partner:P1", "partner:P2", "reviewer:r1", "operator:ops1"});
+  ASSERT_TRUE(pki.ok()) << pki.status().ToString();
+  test_support::ChildProcess intake = StartIntake("tls", &*pki);
+  ASSERT_FALSE(grpc_port_.empty());
+  auto p1 = api::IntakeService::NewStub(TlsChannel(*pki, &pki->Client("partner:P1")));
+  auto p2 = api::IntakeService::NewStub(TlsChannel(*pki, &pki->Client("partner:P2")));
+  auto reviewer = api::IntakeService::NewStub(TlsChannel(*pki, &pki->Client("reviewer:r1")));
+
+  // A partner certificate works.
+  api::EnrollMemberResponse enrolled;
+  grpc::Status s = p1->EnrollMember(WithDeadline().get(),
+                                    Enrollment("k1", ResidentId("19900512", false)), &enrolled);
+  ASSERT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
+  api::SubmitClaimRequest submit;
+  submit.set_idempotency_key("c1");
+  submit.set_member_id(enrolled.member_id());
+  submit.set_coverage(ev::ACCIDENTAL_INJURY);
+  submit.set_incident_date("2024-05-20");
+  submit.set_amount_fen(60000);
+  submit.add_documents("MEDICAL_RECEIPTS");
+  api::SubmitClaimResponse submitted;
+  s = p1->SubmitClaim(WithDeadline().get(), submit, &submitted);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  api::GetClaimRequest get;
+  get.set_claim_id(submitted.claim_id());
+  api::Claim claim;
+  ASSERT_TRUE(p1->GetClaim(WithDeadline().get(), get, &claim).ok());
+
+  // Another partner's certificate does not see it, even when it names P1 in the dev header.
+  EXPECT_EQ(p2->GetClaim(WithDeadline().get(), get, &claim).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  auto forged = WithDeadline();
+  forged->AddMetadata(rpc::kPrincipalHeader, "partner:P1");
+  EXPECT_EQ(p2->GetClaim(forged.get(), get, &claim).error_code(), grpc::StatusCode::NOT_FOUND);
+  // A reviewer is not a partner.
+  EXPECT_EQ(reviewer->GetClaim(WithDeadline().get(), get, &claim).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  // Without a client certificate there is no call at all; nor in plaintext.
+  auto anonymous = api::IntakeService::NewStub(TlsChannel(*pki, nullptr));
+  const grpc::StatusCode no_cert =
+      anonymous->GetClaim(WithDeadline().get(), get, &claim).error_code();
+  EXPECT_TRUE(no_cert == grpc::StatusCode::UNAVAILABLE ||
+              no_cert == grpc::StatusCode::UNAUTHENTICATED)
+      << no_cert;
+  auto plaintext = api::IntakeService::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + grpc_port_, grpc::InsecureChannelCredentials()));
+  auto plaintext_context = WithDeadline();
+  plaintext_context->AddMetadata(rpc::kPrincipalHeader, "partner:P1");
+  EXPECT_EQ(plaintext->GetClaim(plaintext_context.get(), get, &claim).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+
+  // The operator API takes the operator's certificate only.
+  auto p1_admin = api::IntakeAdminService::NewStub(TlsChannel(*pki, &pki->Client("partner:P1")));
+  auto ops_admin =
+      api::IntakeAdminService::NewStub(TlsChannel(*pki, &pki->Client("operator:ops1")));
+  api::EraseMemberRequest erase;
+  erase.set_member_id(enrolled.member_id());
+  api::EraseMemberResponse erased;
+  EXPECT_EQ(p1_admin->EraseMember(WithDeadline().get(), erase, &erased).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  s = ops_admin->EraseMember(WithDeadline().get(), erase, &erased);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(erased.erased_key_ids_size(), 1);
+
+  // Idle client connections hold a graceful shutdown until its grace period ends; close ours.
+  p1.reset(), p2.reset(), reviewer.reset(), anonymous.reset(), plaintext.reset();
+  p1_admin.reset(), ops_admin.reset();
+  EXPECT_EQ(*intake.Stop(15s), 0);
+  std::ifstream in(dir_->File("tls.log"));
+  const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(log.find("\"insecure_dev\":false"), std::string::npos) << log;
 }
 
 TEST_F(IntakeE2eTest, RefusesToStartWithoutKeysNamingTheFlag) {

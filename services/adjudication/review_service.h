@@ -1,0 +1,34 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include "mutualaid/adjudication/v1/review.grpc.pb.h"
+#include "services/adjudication/review.h"
+
+namespace claims::adjudication {
+
+// The steady-clock deadline of a call: the client's gRPC deadline, or kNoDeadline when it set
+// none.
+Deadline DeadlineOf(const grpc::ServerContext& context);
+
+// The gRPC face of ReviewHandler: authenticates the caller, checks the role (reviewer; auditor
+// too for ListReferred and GetDecision), passes the reviewer's own id and the call's deadline to
+// the logic, and translates the status. Nothing else happens here. Thread-safe.
+class ReviewService final : public api::ReviewService::Service {
+ public:
+  ReviewService(const ReviewHandler& handler, bool insecure_dev)
+      : handler_(handler), insecure_dev_(insecure_dev) {}
+
+  grpc::Status ListReferred(grpc::ServerContext* context, const api::ListReferredRequest* request,
+                            api::ListReferredResponse* response) override;
+  grpc::Status GetDecision(grpc::ServerContext* context, const api::GetDecisionRequest* request,
+                           api::Decision* response) override;
+  grpc::Status ReviewClaim(grpc::ServerContext* context, const api::ReviewClaimRequest* request,
+                           api::ReviewClaimResponse* response) override;
+
+ private:
+  const ReviewHandler& handler_;
+  bool insecure_dev_;
+};
+
+}  // namespace claims::adjudication
