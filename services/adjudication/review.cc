@@ -1,8 +1,8 @@
 #include "services/adjudication/review.h"
 
 #include <algorithm>
-#include <ctime>
 
+#include "libs/base/text.h"
 #include "libs/domain/codec/event_codec.h"
 #include "mutualaid/events/v1/intake.pb.h"
 
@@ -16,41 +16,6 @@ constexpr size_t kMaxClaimIdBytes = 128;
 constexpr auto kCancelCheck = std::chrono::milliseconds(200);
 // How long before the caller's deadline a review answers.
 constexpr auto kAnswerMargin = std::chrono::milliseconds(100);
-
-// Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF).
-bool IsUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t n = 0;
-    uint32_t cp = 0;
-    if (c >= 0xc2 && c <= 0xdf) {
-      n = 1, cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      n = 2, cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      n = 3, cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + n >= s.size()) return false;
-    for (size_t k = 1; k <= n; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff)) {
-      return false;
-    }
-    i += n + 1;
-  }
-  return true;
-}
 
 void CheckClaimId(const std::string& claim_id, std::vector<FieldViolation>& bad) {
   if (claim_id.empty()) {
@@ -123,12 +88,6 @@ Status KafkaReviewLog::Append(const ev::Envelope& event, std::chrono::millisecon
   const std::vector<bus::Delivery> deliveries = producer_.ProduceAll({message}, timeout);
   if (deliveries.size() != 1) return Internal("expected one delivery report");
   return deliveries[0].status;
-}
-
-Date SystemBusinessClock::Today() const {
-  constexpr int64_t kChinaOffsetSeconds = 8 * 3600;
-  const int64_t now = static_cast<int64_t>(std::time(nullptr)) + kChinaOffsetSeconds;
-  return Date::FromDays(static_cast<int32_t>(now / 86400));
 }
 
 std::string ReviewEventId(const std::string& claim_id, uint32_t revision) {
@@ -238,7 +197,7 @@ Result<api::ReviewClaimResponse> ReviewHandler::ReviewClaim(
   }
   if (request.note().size() > kMaxNoteBytes) {
     bad.push_back({"note", "must be at most 500 bytes"});
-  } else if (!IsUtf8(request.note())) {
+  } else if (!IsValidUtf8(request.note())) {
     bad.push_back({"note", "is not valid UTF-8 text"});
   }
   if (!bad.empty()) return InvalidArgument("the review is invalid", std::move(bad));

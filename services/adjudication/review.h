@@ -7,6 +7,7 @@
 #include "libs/base/date.h"
 #include "libs/base/status.h"
 #include "libs/bus/producer.h"
+#include "libs/runtime/business_clock.h"
 #include "mutualaid/adjudication/v1/review.pb.h"
 #include "mutualaid/events/v1/envelope.pb.h"
 #include "services/adjudication/review_model.h"
@@ -43,28 +44,9 @@ class KafkaReviewLog : public ReviewLog {
   bus::Producer& producer_;
 };
 
-// The business date of reviews ("today" in China Standard Time, UTC+8). Only reviews read it;
-// nothing that decides ever does: the date travels in the ReviewRecorded event.
-class BusinessClock {
- public:
-  virtual ~BusinessClock() = default;
-  virtual Date Today() const = 0;
-};
-
-class SystemBusinessClock : public BusinessClock {
- public:
-  Date Today() const override;
-};
-
-// A fixed business date, for development and tests (--business-date).
-class FixedBusinessClock : public BusinessClock {
- public:
-  explicit FixedBusinessClock(Date today) : today_(today) {}
-  Date Today() const override { return today_; }
-
- private:
-  Date today_;
-};
+using runtime::BusinessClock;
+using runtime::FixedBusinessClock;
+using runtime::SystemBusinessClock;
 
 struct ReviewOptions {
   // The longest ReviewClaim waits for Kafka's acknowledgement of the review.

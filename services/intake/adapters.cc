@@ -1,6 +1,5 @@
 #include "services/intake/adapters.h"
 
-#include <ctime>
 
 namespace claims::intake {
 
@@ -31,12 +30,6 @@ Status MeteredEventLog::Append(const mutualaid::events::v1::Envelope& event,
   Status s = inner_.Append(event, timeout);
   if (s.ok()) published_.WithLabels({std::string_view(event.type())}).Increment();
   return s;
-}
-
-Date SystemBusinessClock::Today() const {
-  constexpr int64_t kChinaOffsetSeconds = 8 * 3600;
-  const int64_t now = static_cast<int64_t>(std::time(nullptr)) + kChinaOffsetSeconds;
-  return Date::FromDays(static_cast<int32_t>(now / 86400));
 }
 
 }  // namespace claims::intake

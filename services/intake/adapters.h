@@ -4,6 +4,7 @@
 #include <string>
 
 #include "libs/bus/producer.h"
+#include "libs/runtime/business_clock.h"
 #include "libs/runtime/metrics.h"
 #include "services/intake/ports.h"
 
@@ -44,20 +45,7 @@ class MeteredEventLog : public EventLog {
   runtime::CounterFamily& published_;
 };
 
-// Today in China Standard Time (UTC+8), from the system clock.
-class SystemBusinessClock : public BusinessClock {
- public:
-  Date Today() const override;
-};
-
-// A fixed business date, for development and tests (--business-date).
-class FixedBusinessClock : public BusinessClock {
- public:
-  explicit FixedBusinessClock(Date today) : today_(today) {}
-  Date Today() const override { return today_; }
-
- private:
-  Date today_;
-};
+using runtime::FixedBusinessClock;
+using runtime::SystemBusinessClock;
 
 }  // namespace claims::intake

@@ -6,6 +6,7 @@
 
 #include "libs/base/date.h"
 #include "libs/base/status.h"
+#include "libs/runtime/business_clock.h"
 #include "mutualaid/events/v1/common.pb.h"
 #include "mutualaid/events/v1/envelope.pb.h"
 
@@ -45,12 +46,7 @@ class MemberVault {
                                                  std::chrono::milliseconds timeout) = 0;
 };
 
-// The business date of intake ("today" in China Standard Time). Intake reads the clock to stamp
-// submissions; nothing that decides ever does.
-class BusinessClock {
- public:
-  virtual ~BusinessClock() = default;
-  virtual Date Today() const = 0;
-};
+// The business date of intake (see libs/runtime/business_clock.h).
+using runtime::BusinessClock;
 
 }  // namespace claims::intake

@@ -1,51 +1,12 @@
 #include "services/intake/validation.h"
 
+#include "libs/base/text.h"
 #include "libs/identity/bank_card.h"
 
 namespace claims::intake {
 namespace {
 
 namespace ev = ::mutualaid::events::v1;
-
-// Well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF) without
-// C0/DEL control characters.
-bool IsCleanUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      if (c < 0x20 || c == 0x7f) return false;
-      ++i;
-      continue;
-    }
-    size_t n = 0;
-    uint32_t cp = 0;
-    if (c >= 0xc2 && c <= 0xdf) {
-      n = 1;
-      cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      n = 2;
-      cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + n >= s.size()) return false;
-    for (size_t k = 1; k <= n; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff)) {
-      return false;
-    }
-    i += n + 1;
-  }
-  return true;
-}
 
 // Well-formed UTF-8 text of at most `max` bytes (1..max when required).
 void CheckText(const std::string& field, const std::string& value, size_t max, bool required,
@@ -58,7 +19,9 @@ void CheckText(const std::string& field, const std::string& value, size_t max, b
     out.push_back({field, "is longer than " + std::to_string(max) + " bytes"});
     return;
   }
-  if (!IsCleanUtf8(value)) out.push_back({field, "is not valid UTF-8 text"});
+  if (!IsValidUtf8(value) || HasControlCharacter(value)) {
+    out.push_back({field, "is not valid UTF-8 text"});
+  }
 }
 
 // A "YYYY-MM-DD" date, optionally not after `today`.

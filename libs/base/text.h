@@ -1,0 +1,13 @@
+#pragma once
+
+#include <string_view>
+
+namespace claims {
+
+// Well-formed UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF.
+bool IsValidUtf8(std::string_view s);
+
+// Any C0 control character (U+0000-U+001F) or DEL.
+bool HasControlCharacter(std::string_view s);
+
+}  // namespace claims
