@@ -1,6 +1,5 @@
 #include "services/intake/adapters.h"
 
-
 namespace claims::intake {
 
 Status KafkaEventLog::Append(const mutualaid::events::v1::Envelope& event,
