@@ -244,6 +244,22 @@ Status Producer::Flush(std::chrono::milliseconds timeout) {
                                                    std::to_string(timeout.count()) + " ms");
 }
 
+Status Producer::WarmUp(const std::vector<std::string>& topics, std::chrono::milliseconds timeout) {
+  for (const std::string& topic : topics) {
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(impl_->rk, topic.c_str(), nullptr);
+    if (rkt == nullptr) return InvalidArgument("bad topic name " + topic);
+    const rd_kafka_metadata_t* metadata = nullptr;
+    const rd_kafka_resp_err_t err =
+        rd_kafka_metadata(impl_->rk, 0, rkt, &metadata, static_cast<int>(timeout.count()));
+    if (metadata != nullptr) rd_kafka_metadata_destroy(metadata);
+    rd_kafka_topic_destroy(rkt);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return internal::FromKafka(impl_->rk, err, "metadata of " + topic);
+    }
+  }
+  return Status::Ok();
+}
+
 size_t Producer::Outstanding() const { return impl_->outstanding.load(); }
 
 Status Producer::FatalError() const {

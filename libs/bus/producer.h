@@ -76,6 +76,11 @@ class Producer {
   // Records enqueued whose callback has not run yet.
   size_t Outstanding() const;
 
+  // Fetches the metadata of `topics` now, so that the first record to each does not wait for it
+  // (on a fresh producer that wait can reach a second). kDeadlineExceeded or kUnavailable when
+  // the cluster does not answer within `timeout`; the producer works either way.
+  Status WarmUp(const std::vector<std::string>& topics, std::chrono::milliseconds timeout);
+
   // kAborted with the reason once the producer hit a fatal error (see libs/bus/errors.h); Ok
   // otherwise. A fatal producer fails every later Produce; destroy it.
   Status FatalError() const;

@@ -130,6 +130,11 @@ int Run(int argc, char** argv) {
   producer_options.linger_ms = 1;
   Result<std::unique_ptr<bus::Producer>> producer = bus::Producer::Create(producer_options);
   if (!producer.ok()) return fail("cannot create the Kafka producer", producer.status());
+  if (Status s = (*producer)->WarmUp({kDecisionsTopic, kInputTopic}, std::chrono::seconds(5));
+      !s.ok()) {
+    log.Warn("cannot fetch topic metadata yet; the first decisions may wait for it",
+             {{"status", s}});
+  }
   bus::ConsumerOptions consumer_options;
   consumer_options.bootstrap_servers = flags->bootstrap_servers();
   consumer_options.client_id = "adjudication";

@@ -143,6 +143,7 @@ void Latency(const std::string& bootstrap, test_support::TempDir& dir,
              size_t backlog, int per_second, int seconds) {
   CommitAtEnd(bootstrap, "bench-latency");
   Clients c = MakeClients(bootstrap, "bench-latency", dir.File("bench-latency"));
+  (void)c.producer->WarmUp({adjudication::kDecisionsTopic}, 5s);  // as the service does
   processor::ProcessorOptions options;
   options.input_topic = kInput;
   options.max_batch_records = 1000;
