@@ -33,19 +33,6 @@ std::string ResidentId(const std::string& yyyymmdd, bool male) {
   return first17 + identity::ResidentIdCheckCharacter(first17);
 }
 
-// The value after "NAME " in a file of "name value" lines, waiting (bounded) for it to appear.
-std::string WaitForLine(const std::string& path, const std::string& name) {
-  for (int i = 0; i < 200; ++i) {
-    std::ifstream in(path);
-    std::string key, value;
-    while (in >> key >> value) {
-      if (key == name) return value;
-    }
-    std::this_thread::sleep_for(50ms);
-  }
-  return "";
-}
-
 // GET over plain HTTP/1.0 on loopback; the whole response.
 std::string HttpGet(int port, const std::string& path) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -105,8 +92,8 @@ class IntakeE2eTest : public ::testing::Test {
     }
     auto child = test_support::ChildProcess::Spawn(argv, spawn);
     EXPECT_TRUE(child.ok());
-    grpc_port_ = WaitForLine(spawn.stdout_path, "grpc-port");
-    metrics_port_ = WaitForLine(spawn.stdout_path, "metrics-port");
+    grpc_port_ = test_support::WaitForValue(spawn.stdout_path, "grpc-port");
+    metrics_port_ = test_support::WaitForValue(spawn.stdout_path, "metrics-port");
     EXPECT_FALSE(grpc_port_.empty()) << "intake did not start";
     if (pki == nullptr) {
       stub_ = api::IntakeService::NewStub(

@@ -32,19 +32,6 @@ constexpr char kPlanId[] = "six-guarantees-v1";
 constexpr char kMember[] = "member-0001";
 constexpr char kClaim[] = "C-REVIEW-1";
 
-// The value after "NAME " in a file of "name value" lines, waiting (bounded) for it to appear.
-std::string WaitForLine(const std::string& path, const std::string& name) {
-  for (int i = 0; i < 300; ++i) {
-    std::ifstream in(path);
-    std::string key, value;
-    while (in >> key >> value) {
-      if (key == name) return value;
-    }
-    std::this_thread::sleep_for(50ms);
-  }
-  return "";
-}
-
 std::vector<std::string> Fields(const grpc::Status& status) {
   std::vector<std::string> out;
   const Status ours = rpc::FromGrpc(status);
@@ -75,7 +62,7 @@ class ReviewE2eTest : public ::testing::Test {
          "6s", "--business-date", "2024-06-01"},
         spawn);
     EXPECT_TRUE(child.ok()) << child.status().ToString();
-    const std::string port = WaitForLine(spawn.stdout_path, "grpc-port");
+    const std::string port = test_support::WaitForValue(spawn.stdout_path, "grpc-port");
     EXPECT_FALSE(port.empty()) << "adjudication did not start";
     stub_ = api::ReviewService::NewStub(
         grpc::CreateChannel("127.0.0.1:" + port, grpc::InsecureChannelCredentials()));

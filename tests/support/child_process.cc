@@ -149,4 +149,19 @@ Result<std::string> ReadFile(const std::string& path) {
   return content.str();
 }
 
+std::string WaitForValue(const std::string& path, const std::string& name,
+                         std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (int attempt = 0; attempt < 100000; ++attempt) {
+    std::ifstream in(path);
+    std::string key, value;
+    while (in >> key >> value) {
+      if (key == name) return value;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return "";
+}
+
 }  // namespace claims::test_support

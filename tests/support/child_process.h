@@ -65,4 +65,10 @@ class ChildProcess {
 // Reads a whole file; kNotFound if it does not exist.
 Result<std::string> ReadFile(const std::string& path);
 
+// The value after "NAME " in a file of "name value" lines (as service binaries print their
+// ports: "grpc-port 40123"), waiting for it to appear up to `timeout`, polling every 50 ms.
+// "" when it does not appear in time.
+std::string WaitForValue(const std::string& path, const std::string& name,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(15));
+
 }  // namespace claims::test_support
