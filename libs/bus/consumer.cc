@@ -361,6 +361,21 @@ Status Consumer::Close() {
   if (impl_->closed) return Status::Ok();
   impl_->closed = true;
   impl_->rebalances.clear();
+  if (impl_->subscribed) {
+    // librdkafka 2.0 (Debian 12) can abort when a cooperative-sticky consumer closes while a
+    // rebalance is under way (librdkafka issue 4312, fixed in 2.2.1). Leave the subscription and
+    // let the group take our partitions first (bounded), then close.
+    rd_kafka_unsubscribe(impl_->rk);
+    for (int i = 0; i < 100; ++i) {
+      rd_kafka_topic_partition_list_t* assigned = nullptr;
+      const bool empty = rd_kafka_assignment(impl_->rk, &assigned) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                         assigned != nullptr && assigned->cnt == 0;
+      if (assigned != nullptr) rd_kafka_topic_partition_list_destroy(assigned);
+      if (empty) break;
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(impl_->rk, 50);  // serves the revocation
+      if (m != nullptr) rd_kafka_message_destroy(m);
+    }
+  }
   return internal::FromKafka(impl_->rk, rd_kafka_consumer_close(impl_->rk), "close consumer");
 }
 

@@ -62,6 +62,19 @@ class AdjudicationE2eTest : public ::testing::Test {
     }
   }
 
+  // On failure, the replicas' logs tell why (the temp dir goes with the test).
+  void TearDown() override {
+    if (!HasFailure()) return;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_->path())) {
+      if (entry.path().extension() != ".log") continue;
+      std::ifstream in(entry.path());
+      const std::string text((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
+      std::fprintf(stderr, "---- %s (last 3000 bytes)\n%s\n", entry.path().filename().c_str(),
+                   text.substr(text.size() > 3000 ? text.size() - 3000 : 0).c_str());
+    }
+  }
+
   // The pure fold of inputs_[0, count): every output by (member, sequence), as bytes.
   std::map<OutputKey, std::string> Reference(size_t count) {
     domain::Fold fold;
