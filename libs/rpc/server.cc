@@ -20,6 +20,30 @@ Result<std::string> ReadPem(const std::string& path, const char* what) {
 
 }  // namespace
 
+Status AddTlsFlags(runtime::FlagSet& flags, const std::string& clients) {
+  using runtime::FlagKind;
+  const runtime::FlagSpec specs[] = {
+      {"tls-cert", "Server certificate (PEM), unless --insecure-dev.", FlagKind::kString, ""},
+      {"tls-key", "Server private key (PEM), unless --insecure-dev.", FlagKind::kString, ""},
+      {"tls-client-ca", "CA (PEM) that signs " + clients + " client certificates.",
+       FlagKind::kString, ""},
+  };
+  for (const runtime::FlagSpec& spec : specs) {
+    if (Status s = flags.Add(spec); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+ServerOptions ServerOptionsFromFlags(const runtime::Flags& flags) {
+  ServerOptions options;
+  options.listen = flags.listen();
+  options.insecure_dev = flags.insecure_dev();
+  options.cert_file = flags.String("tls-cert");
+  options.key_file = flags.String("tls-key");
+  options.client_ca_file = flags.String("tls-client-ca");
+  return options;
+}
+
 Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
                                               const std::vector<grpc::Service*>& services) {
   std::shared_ptr<grpc::ServerCredentials> credentials;

@@ -9,6 +9,7 @@
 
 #include "libs/base/status.h"
 #include "libs/rpc/server_metrics.h"
+#include "libs/runtime/flags.h"
 
 namespace claims::rpc {
 
@@ -25,6 +26,12 @@ struct ServerOptions {
   // outlive the server.
   ServerMetrics* metrics = nullptr;
 };
+
+// Declares --tls-cert, --tls-key and --tls-client-ca (`clients` says whose client certificates
+// the CA signs, e.g. "partners'").
+Status AddTlsFlags(runtime::FlagSet& flags, const std::string& clients);
+// ServerOptions from --listen, --insecure-dev and the TLS flags.
+ServerOptions ServerOptionsFromFlags(const runtime::Flags& flags);
 
 // A gRPC server with the standard health service and server reflection, serving the given
 // services (which must outlive it). Thread-safe.

@@ -3,6 +3,7 @@
 #include "libs/domain/codec/event_codec.h"
 #include "libs/domain/codec/state_codec.h"
 #include "libs/domain/engine.h"
+#include "libs/events/event_log.h"
 #include "mutualaid/events/v1/intake.pb.h"
 
 namespace claims::adjudication {
@@ -29,16 +30,7 @@ std::string NamedPlanId(const ev::Envelope& envelope) {
 }
 
 bus::OutgoingMessage DecisionRecord(const ev::Envelope& output) {
-  bus::OutgoingMessage out;
-  out.topic = kDecisionsTopic;
-  out.key = output.member_id();
-  out.value = output.SerializeAsString();
-  out.headers = {{"type", output.type()},
-                 {"event-id", output.event_id()},
-                 {"trace-id", output.trace_id()},
-                 {"member", output.member_id()},
-                 {"sequence", std::to_string(output.sequence())}};
-  return out;
+  return events::EnvelopeRecord(kDecisionsTopic, output);
 }
 
 Result<domain::MemberState*> AdjudicationFold::State(const std::string& member) {

@@ -5,14 +5,15 @@
 #include <string>
 
 #include "libs/domain/state.h"
+#include "libs/events/topics.h"
 #include "libs/processor/processor.h"
 #include "mutualaid/events/v1/envelope.pb.h"
 #include "services/adjudication/plans.h"
 
 namespace claims::adjudication {
 
-inline constexpr char kInputTopic[] = "intake.events.v1";
-inline constexpr char kDecisionsTopic[] = "adjudication.decisions.v1";
+inline constexpr const char* kInputTopic = events::kIntakeTopic;
+using events::kDecisionsTopic;
 inline constexpr char kMembersCf[] = "members";         // member id -> MemberState
 inline constexpr char kPlanHashesCf[] = "plan_hashes";  // plan id -> SHA-256 first used
 

@@ -17,6 +17,7 @@
 #include "libs/runtime/log.h"
 #include "libs/runtime/metrics.h"
 #include "libs/runtime/metrics_server.h"
+#include "libs/runtime/service.h"
 #include "libs/runtime/signals.h"
 #include "libs/store/state_store.h"
 #include "services/adjudication/adjudication_fold.h"
@@ -40,23 +41,17 @@ Status Declare(runtime::FlagSet& flags) {
        "adjudication"},
       {"max-batch", "Records folded per batch at most.", FlagKind::kInt, "1000"},
       {"session-timeout", "Kafka group session timeout.", FlagKind::kDurationMs, "10s"},
-      {"business-date",
-       "Fixed business date YYYY-MM-DD of reviews (development and tests); default: today in "
-       "China Standard Time.",
-       FlagKind::kString, ""},
       {"publish-timeout", "How long a review waits for Kafka's acknowledgement.",
        FlagKind::kDurationMs, "10s"},
       {"review-max-wait", "How long a review waits at most for its decision (and its ack).",
        FlagKind::kDurationMs, "30s"},
-      {"tls-cert", "Server certificate (PEM), unless --insecure-dev.", FlagKind::kString, ""},
-      {"tls-key", "Server private key (PEM), unless --insecure-dev.", FlagKind::kString, ""},
-      {"tls-client-ca", "CA (PEM) that signs reviewers' and auditors' client certificates.",
-       FlagKind::kString, ""},
-      {"log-level", "debug, info, warn or error.", FlagKind::kString, "info"},
   };
   for (const runtime::FlagSpec& spec : specs) {
     if (Status s = flags.Add(spec); !s.ok()) return s;
   }
+  if (Status s = runtime::AddLogLevelFlag(flags); !s.ok()) return s;
+  if (Status s = runtime::AddBusinessDateFlag(flags, "reviews"); !s.ok()) return s;
+  if (Status s = rpc::AddTlsFlags(flags, "reviewers' and auditors'"); !s.ok()) return s;
   if (Status s = flags.SetDefault(runtime::kListenFlag, "127.0.0.1:50052"); !s.ok()) return s;
   return flags.SetDefault(runtime::kMetricsListenFlag, "127.0.0.1:9465");
 }
@@ -70,14 +65,13 @@ int Run(int argc, char** argv) {
   }
   Result<runtime::Flags> flags = flag_set.ParseCommandLine(argc, argv);
   if (std::optional<int> code = runtime::ExitCodeBeforeRun(flag_set, flags)) return *code;
-  Result<runtime::LogLevel> level = runtime::ParseLogLevel(flags->String("log-level"));
-  if (!level.ok()) {
-    std::fprintf(stderr, "adjudication: --log-level: %s\n", level.status().message().c_str());
+  Result<std::unique_ptr<runtime::Logger>> logger =
+      runtime::LoggerFromFlags(*flags, "adjudication");
+  if (!logger.ok()) {
+    std::fprintf(stderr, "adjudication: %s\n", logger.status().message().c_str());
     return 2;
   }
-  runtime::LoggerOptions log_options;
-  log_options.min_level = *level;
-  runtime::Logger log("adjudication", log_options);
+  runtime::Logger& log = **logger;
   auto fail = [&](const char* what, const Status& s) {
     log.Error(what, {{"status", s}});
     return 1;
@@ -97,17 +91,10 @@ int Run(int argc, char** argv) {
     log.Info("plan loaded", {{"plan_id", id}, {"sha256", plan.sha256}});
   }
 
-  std::unique_ptr<BusinessClock> clock;
-  if (const std::string& fixed = flags->String("business-date"); !fixed.empty()) {
-    std::optional<Date> date = Date::Parse(fixed);
-    if (!date.has_value()) {
-      std::fprintf(stderr, "adjudication: --business-date: '%s' is not YYYY-MM-DD\n",
-                   fixed.c_str());
-      return 2;
-    }
-    clock = std::make_unique<FixedBusinessClock>(*date);
-  } else {
-    clock = std::make_unique<SystemBusinessClock>();
+  Result<std::unique_ptr<runtime::BusinessClock>> clock = runtime::BusinessClockFromFlags(*flags);
+  if (!clock.ok()) {
+    std::fprintf(stderr, "adjudication: %s\n", clock.status().message().c_str());
+    return 2;
   }
   ReviewOptions review_options;
   review_options.publish_timeout = flags->Duration("publish-timeout");
@@ -176,25 +163,16 @@ int Run(int argc, char** argv) {
     follower_thread.join();
   };
   KafkaReviewLog review_log(**producer);
-  ReviewHandler review_handler(review_options, review_model, review_log, *clock);
+  ReviewHandler review_handler(review_options, review_model, review_log, **clock);
   ReviewService review_service(review_handler, flags->insecure_dev());
 
   runtime::MetricsRegistry registry;
-  if (Result<runtime::GaugeFamily*> up = registry.AddGauge("claims_up", "1 while serving.");
-      up.ok()) {
-    (*up)->WithLabels({}).Set(1);
-  }
   Result<std::unique_ptr<rpc::ServerMetrics>> grpc_metrics = rpc::ServerMetrics::Register(registry);
   if (!grpc_metrics.ok()) {
     stop_following();
     return fail("cannot register the gRPC metrics", grpc_metrics.status());
   }
-  rpc::ServerOptions server_options;
-  server_options.listen = flags->listen();
-  server_options.insecure_dev = flags->insecure_dev();
-  server_options.cert_file = flags->String("tls-cert");
-  server_options.key_file = flags->String("tls-key");
-  server_options.client_ca_file = flags->String("tls-client-ca");
+  rpc::ServerOptions server_options = rpc::ServerOptionsFromFlags(*flags);
   server_options.metrics = grpc_metrics->get();
   Result<std::unique_ptr<rpc::Server>> server =
       rpc::Server::Start(server_options, {&review_service});
@@ -203,10 +181,7 @@ int Run(int argc, char** argv) {
     return fail("cannot start the gRPC server", server.status());
   }
 
-  runtime::MetricsServerOptions metrics_options;
-  metrics_options.listen = flags->metrics_listen();
-  Result<std::unique_ptr<runtime::MetricsServer>> metrics =
-      runtime::MetricsServer::Start(&registry, metrics_options);
+  Result<std::unique_ptr<runtime::MetricsServer>> metrics = runtime::ServeMetrics(registry, *flags);
   if (!metrics.ok()) {
     (*server)->Shutdown(std::chrono::milliseconds(0));
     stop_following();

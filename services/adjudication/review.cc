@@ -78,18 +78,6 @@ Status DeadlineExceeded(std::string message) {
 
 }  // namespace
 
-Status KafkaReviewLog::Append(const ev::Envelope& event, std::chrono::milliseconds timeout) {
-  bus::OutgoingMessage message;
-  message.topic = "intake.events.v1";
-  message.key = event.member_id();
-  message.value = event.SerializeAsString();
-  message.headers = {
-      {"type", event.type()}, {"event-id", event.event_id()}, {"trace-id", event.trace_id()}};
-  const std::vector<bus::Delivery> deliveries = producer_.ProduceAll({message}, timeout);
-  if (deliveries.size() != 1) return Internal("expected one delivery report");
-  return deliveries[0].status;
-}
-
 std::string ReviewEventId(const std::string& claim_id, uint32_t revision) {
   return "review-" + claim_id + "-r" + std::to_string(revision);
 }

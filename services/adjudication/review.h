@@ -7,6 +7,7 @@
 #include "libs/base/date.h"
 #include "libs/base/status.h"
 #include "libs/bus/producer.h"
+#include "libs/events/event_log.h"
 #include "libs/runtime/business_clock.h"
 #include "mutualaid/adjudication/v1/review.pb.h"
 #include "mutualaid/events/v1/envelope.pb.h"
@@ -20,29 +21,11 @@ namespace api = ::mutualaid::adjudication::v1;
 using Deadline = std::chrono::steady_clock::time_point;
 inline constexpr Deadline kNoDeadline = Deadline::max();
 
-// Where reviews are recorded: intake.events.v1, the system of record.
-class ReviewLog {
- public:
-  virtual ~ReviewLog() = default;
-  // Appends one input event keyed by its member id; returns once Kafka acknowledged it on all
-  // in-sync replicas. UNAVAILABLE or DEADLINE_EXCEEDED: the outcome is unknown; appending the
-  // same event again is safe for the fold (a second review of a claim no longer REFERRED is
-  // rejected, changing nothing). Thread-safe.
-  virtual Status Append(const mutualaid::events::v1::Envelope& event,
-                        std::chrono::milliseconds timeout) = 0;
-};
-
-// ReviewLog over Kafka: a record on intake.events.v1 keyed by member id, with the headers "type",
-// "event-id" and "trace-id". The producer must be idempotent with acks=all (bus::Producer is).
-class KafkaReviewLog : public ReviewLog {
- public:
-  explicit KafkaReviewLog(bus::Producer& producer) : producer_(producer) {}
-  Status Append(const mutualaid::events::v1::Envelope& event,
-                std::chrono::milliseconds timeout) override;
-
- private:
-  bus::Producer& producer_;
-};
+// Where reviews are recorded: intake.events.v1, the system of record. Appending the same event
+// again is safe for the fold: a second review of a claim no longer REFERRED is rejected,
+// changing nothing.
+using ReviewLog = events::EventLog;
+using KafkaReviewLog = events::KafkaEventLog;
 
 using runtime::BusinessClock;
 using runtime::FixedBusinessClock;

@@ -2,19 +2,6 @@
 
 namespace claims::intake {
 
-Status KafkaEventLog::Append(const mutualaid::events::v1::Envelope& event,
-                             std::chrono::milliseconds timeout) {
-  bus::OutgoingMessage message;
-  message.topic = topic_;
-  message.key = event.member_id();
-  message.value = event.SerializeAsString();
-  message.headers = {
-      {"type", event.type()}, {"event-id", event.event_id()}, {"trace-id", event.trace_id()}};
-  const std::vector<bus::Delivery> deliveries = producer_.ProduceAll({message}, timeout);
-  if (deliveries.size() != 1) return Internal("expected one delivery report");
-  return deliveries[0].status;
-}
-
 Result<std::unique_ptr<MeteredEventLog>> MeteredEventLog::Register(
     EventLog& inner, runtime::MetricsRegistry& registry) {
   Result<runtime::CounterFamily*> family = registry.AddCounter(

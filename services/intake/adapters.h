@@ -10,21 +10,8 @@
 
 namespace claims::intake {
 
-inline constexpr char kIntakeTopic[] = "intake.events.v1";
-
-// EventLog over Kafka: one record per event on intake.events.v1, keyed by member id, with the
-// headers "type", "event-id" and "trace-id" for tools that do not parse protobuf.
-class KafkaEventLog : public EventLog {
- public:
-  explicit KafkaEventLog(bus::Producer& producer, std::string topic = kIntakeTopic)
-      : producer_(producer), topic_(std::move(topic)) {}
-  Status Append(const mutualaid::events::v1::Envelope& event,
-                std::chrono::milliseconds timeout) override;
-
- private:
-  bus::Producer& producer_;
-  std::string topic_;
-};
+using events::KafkaEventLog;
+using events::kIntakeTopic;
 
 // An EventLog that counts what `inner` appended (acknowledged), by event type, into a counter
 // family with the one label "type": claims_intake_events_published_total{type}. A repeated

@@ -8,14 +8,15 @@
 
 #include "libs/base/status.h"
 #include "libs/bus/consumer.h"
+#include "libs/events/topics.h"
 #include "libs/store/state_store.h"
 #include "mutualaid/events/v1/envelope.pb.h"
 #include "mutualaid/intake/v1/storage.pb.h"
 
 namespace claims::intake {
 
-inline constexpr char kDecisionsTopic[] = "adjudication.decisions.v1";
-inline constexpr char kPaymentsTopic[] = "payout.payments.v1";
+using events::kDecisionsTopic;
+using events::kPaymentsTopic;
 
 // Builds intake's read model from the log, so that every replica answers for every partner:
 // from intake.events.v1 which partner enrolled which member and submitted which claim; from

@@ -15,6 +15,7 @@
 #include "libs/runtime/log.h"
 #include "libs/runtime/metrics.h"
 #include "libs/runtime/metrics_server.h"
+#include "libs/runtime/service.h"
 #include "libs/runtime/signals.h"
 #include "libs/store/state_store.h"
 #include "services/intake/adapters.h"
@@ -37,26 +38,20 @@ Status Declare(runtime::FlagSet& flags) {
        FlagKind::kString, "", true},
       {"plan-id", "Plan version new claims and appeals are decided under.", FlagKind::kString,
        "six-guarantees-v1"},
-      {"business-date",
-       "Fixed business date YYYY-MM-DD (development and tests); default: today "
-       "in China Standard Time.",
-       FlagKind::kString, ""},
       {"publish-timeout", "How long a call waits for Kafka's acknowledgement.",
        FlagKind::kDurationMs, "10s"},
-      {"tls-cert", "Server certificate (PEM), unless --insecure-dev.", FlagKind::kString, ""},
-      {"tls-key", "Server private key (PEM), unless --insecure-dev.", FlagKind::kString, ""},
-      {"tls-client-ca", "CA (PEM) that signs partners' client certificates.", FlagKind::kString,
-       ""},
       {"idempotency-retention-days",
        "Idempotency keys are purged this many days after their business date (at least 7).",
        FlagKind::kInt, "8"},
       {"idempotency-purge-interval", "How often expired idempotency keys are purged.",
        FlagKind::kDurationMs, "1h"},
-      {"log-level", "debug, info, warn or error.", FlagKind::kString, "info"},
   };
   for (const runtime::FlagSpec& spec : specs) {
     if (Status s = flags.Add(spec); !s.ok()) return s;
   }
+  if (Status s = runtime::AddLogLevelFlag(flags); !s.ok()) return s;
+  if (Status s = runtime::AddBusinessDateFlag(flags, "submissions"); !s.ok()) return s;
+  if (Status s = rpc::AddTlsFlags(flags, "partners' and operators'"); !s.ok()) return s;
   return flags.SetDefault(runtime::kListenFlag, "127.0.0.1:50051");
 }
 
@@ -69,14 +64,12 @@ int Run(int argc, char** argv) {
   }
   Result<runtime::Flags> flags = flag_set.ParseCommandLine(argc, argv);
   if (std::optional<int> code = runtime::ExitCodeBeforeRun(flag_set, flags)) return *code;
-  Result<runtime::LogLevel> level = runtime::ParseLogLevel(flags->String("log-level"));
-  if (!level.ok()) {
-    std::fprintf(stderr, "intake: --log-level: %s\n", level.status().message().c_str());
+  Result<std::unique_ptr<runtime::Logger>> logger = runtime::LoggerFromFlags(*flags, "intake");
+  if (!logger.ok()) {
+    std::fprintf(stderr, "intake: %s\n", logger.status().message().c_str());
     return 2;
   }
-  runtime::LoggerOptions log_options;
-  log_options.min_level = *level;
-  runtime::Logger log("intake", log_options);
+  runtime::Logger& log = **logger;
   auto fail = [&](const char* what, const Status& s) {
     log.Error(what, {{"status", s}});
     return 1;
@@ -98,16 +91,10 @@ int Run(int argc, char** argv) {
     std::fprintf(stderr, "intake: --idempotency-purge-interval must be positive\n");
     return 2;
   }
-  std::unique_ptr<BusinessClock> clock;
-  if (const std::string& fixed = flags->String("business-date"); !fixed.empty()) {
-    std::optional<Date> date = Date::Parse(fixed);
-    if (!date.has_value()) {
-      std::fprintf(stderr, "intake: --business-date: '%s' is not YYYY-MM-DD\n", fixed.c_str());
-      return 2;
-    }
-    clock = std::make_unique<FixedBusinessClock>(*date);
-  } else {
-    clock = std::make_unique<SystemBusinessClock>();
+  Result<std::unique_ptr<runtime::BusinessClock>> clock = runtime::BusinessClockFromFlags(*flags);
+  if (!clock.ok()) {
+    std::fprintf(stderr, "intake: %s\n", clock.status().message().c_str());
+    return 2;
   }
 
   store::StoreOptions store_options;
@@ -134,10 +121,6 @@ int Run(int argc, char** argv) {
   if (!consumer.ok()) return fail("cannot create the Kafka consumer", consumer.status());
 
   runtime::MetricsRegistry registry;
-  if (Result<runtime::GaugeFamily*> up = registry.AddGauge("claims_up", "1 while serving.");
-      up.ok()) {
-    (*up)->WithLabels({}).Set(1);
-  }
   Result<std::unique_ptr<rpc::ServerMetrics>> grpc_metrics = rpc::ServerMetrics::Register(registry);
   if (!grpc_metrics.ok()) return fail("cannot register the gRPC metrics", grpc_metrics.status());
   Result<runtime::CounterFamily*> purged_total =
@@ -156,7 +139,7 @@ int Run(int argc, char** argv) {
   options.plan_id = flags->String("plan-id");
   options.publish_timeout = flags->Duration("publish-timeout");
   options.idempotency_retention_days = static_cast<int>(retention_days);
-  Intake intake(options, **store, **event_log, vault, *clock);
+  Intake intake(options, **store, **event_log, vault, **clock);
   IntakeService service(intake, flags->insecure_dev());
   IntakeAdminService admin_service(intake, flags->insecure_dev());
 
@@ -170,12 +153,7 @@ int Run(int argc, char** argv) {
       log.Error("follower stopped", {{"status", s}});
   });
 
-  rpc::ServerOptions server_options;
-  server_options.listen = flags->listen();
-  server_options.insecure_dev = flags->insecure_dev();
-  server_options.cert_file = flags->String("tls-cert");
-  server_options.key_file = flags->String("tls-key");
-  server_options.client_ca_file = flags->String("tls-client-ca");
+  rpc::ServerOptions server_options = rpc::ServerOptionsFromFlags(*flags);
   server_options.metrics = grpc_metrics->get();
   Result<std::unique_ptr<rpc::Server>> server =
       rpc::Server::Start(server_options, {&service, &admin_service});
@@ -213,10 +191,7 @@ int Run(int argc, char** argv) {
     purge_thread.join();
   };
 
-  runtime::MetricsServerOptions metrics_options;
-  metrics_options.listen = flags->metrics_listen();
-  Result<std::unique_ptr<runtime::MetricsServer>> metrics =
-      runtime::MetricsServer::Start(&registry, metrics_options);
+  Result<std::unique_ptr<runtime::MetricsServer>> metrics = runtime::ServeMetrics(registry, *flags);
   if (!metrics.ok()) {
     (*server)->Shutdown(std::chrono::milliseconds(0));
     stop_purge_thread();

@@ -6,6 +6,7 @@
 
 #include "libs/base/date.h"
 #include "libs/base/status.h"
+#include "libs/events/event_log.h"
 #include "libs/runtime/business_clock.h"
 #include "mutualaid/events/v1/common.pb.h"
 #include "mutualaid/events/v1/envelope.pb.h"
@@ -14,16 +15,8 @@
 // the member key vault, the system clock) live beside them; tests of the logic may use fakes.
 namespace claims::intake {
 
-// The system of record, intake.events.v1.
-class EventLog {
- public:
-  virtual ~EventLog() = default;
-  // Appends one input event keyed by its member id and returns once Kafka acknowledged it on all
-  // in-sync replicas. UNAVAILABLE or DEADLINE_EXCEEDED: the outcome is unknown; appending the
-  // same bytes again is safe (identical event ids). Thread-safe.
-  virtual Status Append(const mutualaid::events::v1::Envelope& event,
-                        std::chrono::milliseconds timeout) = 0;
-};
+// The system of record, intake.events.v1 (libs/events/event_log.h).
+using events::EventLog;
 
 // Pseudonyms and sealing of personal data (PIPL): the resident ID number becomes a keyed hash;
 // identity and payee fields are sealed under the member's own data key. Thread-safe.

@@ -9,13 +9,14 @@
 #include "libs/bus/producer.h"
 #include "libs/crypto/aes_gcm.h"
 #include "libs/crypto/keys.h"
+#include "libs/events/topics.h"
 #include "libs/store/state_store.h"
 #include "services/intake/key_tombstones.h"
 #include "services/intake/ports.h"
 
 namespace claims::intake {
 
-inline constexpr char kKeyTopic[] = "keys.members.v1";  // compacted; key id -> wrapped data key
+using events::kKeyTopic;
 inline constexpr char kMemberKeysCf[] = "member_keys";  // member id -> key id \0 wrapped key
 // Every key id of a member this replica knows of: the ones it created and the ones it read from
 // the key topic (ClaimFollower). What an erasure destroys.

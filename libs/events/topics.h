@@ -1,0 +1,11 @@
+#pragma once
+
+// The pipeline's topics (DESIGN.md), one place for every service and tool.
+namespace claims::events {
+
+inline constexpr char kIntakeTopic[] = "intake.events.v1";              // the system of record
+inline constexpr char kDecisionsTopic[] = "adjudication.decisions.v1";  // decisions, rejections
+inline constexpr char kPaymentsTopic[] = "payout.payments.v1";          // payments
+inline constexpr char kKeyTopic[] = "keys.members.v1";  // compacted; key id -> wrapped data key
+
+}  // namespace claims::events
