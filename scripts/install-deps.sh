@@ -10,7 +10,9 @@ packages=(
   librdkafka-dev librocksdb-dev
   nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libxml2-utils
+  libxml2-utils libxml2-dev
+  python3 python3-grpcio python3-protobuf
+  yamllint prometheus
 )
 
 missing=()
