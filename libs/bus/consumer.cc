@@ -103,7 +103,7 @@ void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partiti
   rd_kafka_yield(rk);
 }
 
-Message ToMessage(const rd_kafka_message_t* m) {
+Message ToMessage(const rd_kafka_message_t* m, bool read_headers) {
   Message out;
   out.topic = rd_kafka_topic_name(m->rkt);
   out.partition = m->partition;
@@ -114,7 +114,7 @@ Message ToMessage(const rd_kafka_message_t* m) {
   rd_kafka_timestamp_type_t type;
   out.timestamp_ms = rd_kafka_message_timestamp(m, &type);
   rd_kafka_headers_t* headers = nullptr;
-  if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+  if (read_headers && rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
     const char* name;
     const void* value;
     size_t size;
@@ -224,7 +224,7 @@ Result<std::vector<ConsumerEvent>> Consumer::Poll(std::chrono::milliseconds time
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       ConsumerEvent event;
       event.kind = ConsumerEvent::Kind::kMessage;
-      event.message = ToMessage(m);
+      event.message = ToMessage(m, impl_->options.read_headers);
       out.push_back(std::move(event));
     } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       std::string context = "consume";

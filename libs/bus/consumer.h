@@ -30,6 +30,9 @@ struct ConsumerOptions {
   // How long the broker holds a fetch with no data. The dev broker needs 1-5 ms to keep
   // latency low; on a real cluster 100-500 ms is kinder to the brokers.
   int fetch_wait_max_ms = 5;
+  // Copy each record's headers into Message::headers. A consumer that reads only keys and
+  // values (a fold over envelopes) turns this off: headers cost several allocations a record.
+  bool read_headers = true;
   // Any librdkafka property, applied LAST, so it overrides everything above.
   std::map<std::string, std::string> properties;
 };

@@ -104,13 +104,13 @@ Status Processor::ProcessBatch() {
     Status status;
     uint64_t part_silent = 0;
     for (const bus::Message& m : part->pending) {
-      const size_t before = outs.size();
-      status = part->fold->Apply(m, batch, outs);
-      if (!status.ok()) break;
       if (m.offset < part->silent_until) {
-        outs.resize(before);
+        status = part->fold->ApplySilently(m, batch);
         ++part_silent;
+      } else {
+        status = part->fold->Apply(m, batch, outs);
       }
+      if (!status.ok()) break;
     }
     if (status.ok()) status = part->fold->Finish(batch);
     if (!status.ok()) {
@@ -154,7 +154,10 @@ Status Processor::ProcessBatch() {
   }
   if (options_.test_hook) options_.test_hook(Step::kPublished, batches_done_);
 
-  const Status written = store_.Write(all);
+  // A batch folded entirely in silence published nothing: if it is lost in a crash, the same
+  // records fold silently again. Only batches that published need the fsync.
+  const Status written =
+      store_.Write(all, silent == folded ? store::Durability::kNoSync : store::Durability::kSync);
   if (!written.ok()) return written;
   if (options_.test_hook) options_.test_hook(Step::kStoreWritten, batches_done_);
 
@@ -179,6 +182,13 @@ Status Processor::ProcessBatch() {
   return Status::Ok();
 }
 
+bool Processor::Restoring() const {
+  for (const auto& [p, part] : partitions_) {
+    if (!part->stalled && part->next_offset < part->silent_until) return true;
+  }
+  return false;
+}
+
 Status Processor::Run(const std::atomic<bool>& stop) {
   Status s = consumer_.Subscribe({options_.input_topic});
   if (!s.ok()) return s;
@@ -195,8 +205,10 @@ Status Processor::Run(const std::atomic<bool>& stop) {
             std::chrono::milliseconds(0),
             std::chrono::duration_cast<std::chrono::milliseconds>(batch_deadline - Clock::now()));
       }
-      Result<std::vector<bus::ConsumerEvent>> events =
-          consumer_.Poll(timeout, options_.max_batch_records);
+      const size_t room = Restoring() && options_.max_restore_batch_records > pending
+                              ? options_.max_restore_batch_records - pending
+                              : options_.max_batch_records;
+      Result<std::vector<bus::ConsumerEvent>> events = consumer_.Poll(timeout, room);
       if (!events.ok()) return events.status();  // fatal
       for (bus::ConsumerEvent& e : *events) {
         switch (e.kind) {
@@ -226,7 +238,11 @@ Status Processor::Run(const std::atomic<bool>& stop) {
             Partition& part = *it->second;
             if (part.stalled || part.drop_rest_of_poll) break;
             if (e.message.offset < part.next_offset) break;  // already folded
-            if (pending == 0) batch_deadline = Clock::now() + options_.max_batch_time;
+            if (pending == 0) {
+              batch_deadline = Clock::now() + (e.message.offset < part.silent_until
+                                                   ? options_.max_restore_batch_time
+                                                   : options_.max_batch_time);
+            }
             part.next_offset = e.message.offset + 1;
             part.pending.push_back(std::move(e.message));
             ++pending;
@@ -244,8 +260,10 @@ Status Processor::Run(const std::atomic<bool>& stop) {
         if (!s.ok()) return s;
       }
     }
-    if (pending > 0 &&
-        (stopping || pending >= options_.max_batch_records || Clock::now() >= batch_deadline)) {
+    const size_t batch_limit =
+        Restoring() ? std::max(options_.max_restore_batch_records, options_.max_batch_records)
+                    : options_.max_batch_records;
+    if (pending > 0 && (stopping || pending >= batch_limit || Clock::now() >= batch_deadline)) {
       s = ProcessBatch();
       if (!s.ok()) return s;
       pending = 0;

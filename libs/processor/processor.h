@@ -38,6 +38,14 @@ class PartitionFold {
   virtual Status Apply(const bus::Message& input, store::WriteBatch& batch,
                        std::vector<bus::OutgoingMessage>& outputs) = 0;
 
+  // Folds one record whose outputs were published before (restore: the silent fold up to the
+  // group's committed offset). Must change state exactly as Apply does; a fold may override it
+  // to skip encoding outputs nobody will publish. Default: Apply, outputs discarded.
+  virtual Status ApplySilently(const bus::Message& input, store::WriteBatch& batch) {
+    std::vector<bus::OutgoingMessage> discarded;
+    return Apply(input, batch, discarded);
+  }
+
   // Called once after the last record of a batch of this partition, before the offset is set: a
   // fold that keeps changed state in memory stages it into `batch` here. An error stalls the
   // partition as Apply's does. Default: nothing to add.
@@ -64,6 +72,11 @@ struct ProcessorOptions {
   // A batch closes at this many records or this long after its first record.
   size_t max_batch_records = 1000;
   std::chrono::milliseconds max_batch_time{5};
+  // While any partition folds silently (restore), batches may grow to this many records: a
+  // silent batch publishes nothing and its store write needs no fsync (a crash only means
+  // folding the same records silently again), so fewer, larger batches restore faster.
+  size_t max_restore_batch_records = 100000;
+  std::chrono::milliseconds max_restore_batch_time{200};
   // How long to wait for the outputs' acks before the batch is abandoned and retried.
   std::chrono::milliseconds publish_timeout{30000};
   // Backoff after a failed batch or a stalled partition: doubles from min to max.
@@ -105,6 +118,7 @@ class Processor {
  private:
   struct Partition;
   Status Restore(int32_t partition);
+  bool Restoring() const;
   void Reset(int32_t partition, const Status& why);
   Status ProcessBatch();
   void Backoff();

@@ -239,7 +239,7 @@ Status StateStore::Close() {
   return FromRocks(first, impl_->path);
 }
 
-Status StateStore::Write(const WriteBatch& batch) {
+Status StateStore::Write(const WriteBatch& batch, Durability durability) {
   if (Status s = impl_->CheckOpen(); !s.ok()) return s;
   if (batch.empty()) return Status::Ok();
   rocksdb::WriteBatch rocks_batch;
@@ -270,7 +270,9 @@ Status StateStore::Write(const WriteBatch& batch) {
     }
     if (!s.ok()) return FromRocks(s, impl_->path);
   }
-  return FromRocks(impl_->db->Write(impl_->write_options, &rocks_batch), impl_->path);
+  rocksdb::WriteOptions options = impl_->write_options;
+  if (durability == Durability::kNoSync) options.sync = false;
+  return FromRocks(impl_->db->Write(options, &rocks_batch), impl_->path);
 }
 
 Result<std::optional<std::string>> StateStore::Get(std::string_view cf,

@@ -22,6 +22,8 @@ inline constexpr std::string_view kOffsetsColumnFamily = "__offsets";
 inline constexpr std::string_view kDefaultColumnFamily = "default";
 
 // How a StateStore is opened. The defaults are what a service wants.
+enum class Durability { kSync, kNoSync };
+
 struct StoreOptions {
   // Column families to open, creating those that do not exist yet. "default" always exists
   // and may be omitted. Column families already in the store but not listed are opened too.
@@ -122,7 +124,9 @@ class StateStore {
 
   // Applies every operation of `batch`, or none: an unknown or reserved column family or an
   // invalid offset is kInvalidArgument and nothing is written. An empty batch is Ok.
-  Status Write(const WriteBatch& batch);
+  // kSync follows StoreOptions::sync_writes; kNoSync never waits for the fsync (for batches that
+  // can be recomputed, e.g. a silent fold: a machine crash may lose them, never tear them).
+  Status Write(const WriteBatch& batch, Durability durability = Durability::kSync);
 
   // The value of `key` in `cf`, or nullopt when absent. Unknown cf is kInvalidArgument.
   Result<std::optional<std::string>> Get(std::string_view cf, std::string_view key) const;

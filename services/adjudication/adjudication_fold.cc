@@ -15,37 +15,31 @@ namespace ev = ::mutualaid::events::v1;
 
 std::vector<std::string> AdjudicationColumnFamilies() { return {kMembersCf, kPlanHashesCf}; }
 
-std::string NamedPlanId(const ev::Envelope& envelope) {
-  if (envelope.type() == codec::kClaimSubmitted) {
-    ev::ClaimSubmitted m;
-    if (m.ParseFromString(envelope.payload())) return m.plan_id();
-  } else if (envelope.type() == codec::kClaimAppealed) {
-    ev::ClaimAppealed m;
-    if (m.ParseFromString(envelope.payload())) return m.plan_id();
-  } else if (envelope.type() == codec::kReviewRecorded) {
-    ev::ReviewRecorded m;
-    if (m.ParseFromString(envelope.payload())) return m.plan_id();
-  }
-  return "";
-}
-
 bus::OutgoingMessage DecisionRecord(const ev::Envelope& output) {
   return events::EnvelopeRecord(kDecisionsTopic, output);
 }
 
 Result<domain::MemberState*> AdjudicationFold::State(const std::string& member) {
   auto it = cache_.find(member);
-  if (it != cache_.end()) return &it->second;
-  domain::MemberState state;
-  state.id = member;
-  Result<std::optional<std::string>> stored = store_.Get(kMembersCf, member);
-  if (!stored.ok()) return stored.status();
-  if (stored->has_value()) {
-    Result<domain::MemberState> decoded = codec::DecodeMemberState(**stored);
-    if (!decoded.ok()) return decoded.status();
-    state = std::move(decoded).value();
+  if (it == cache_.end()) {
+    Cached cached;
+    cached.state.id = member;
+    if (partition_in_store_) {
+      Result<std::optional<std::string>> stored = store_.Get(kMembersCf, member);
+      if (!stored.ok()) return stored.status();
+      if (stored->has_value()) {
+        Result<domain::MemberState> decoded = codec::DecodeMemberState(**stored);
+        if (!decoded.ok()) return decoded.status();
+        cached.state = std::move(decoded).value();
+      }
+    }
+    it = cache_.emplace(member, std::move(cached)).first;
   }
-  return &cache_.emplace(member, std::move(state)).first->second;
+  if (!it->second.dirty) {
+    it->second.dirty = true;
+    dirty_.push_back(&*it);
+  }
+  return &it->second.state;
 }
 
 Result<const domain::Plan*> AdjudicationFold::PlanFor(const std::string& plan_id,
@@ -74,7 +68,16 @@ Result<const domain::Plan*> AdjudicationFold::PlanFor(const std::string& plan_id
 
 Status AdjudicationFold::Apply(const bus::Message& input, store::WriteBatch& batch,
                                std::vector<bus::OutgoingMessage>& outputs) {
-  ev::Envelope envelope;
+  return Fold(input, batch, &outputs);
+}
+
+Status AdjudicationFold::ApplySilently(const bus::Message& input, store::WriteBatch& batch) {
+  return Fold(input, batch, nullptr);
+}
+
+Status AdjudicationFold::Fold(const bus::Message& input, store::WriteBatch& batch,
+                              std::vector<bus::OutgoingMessage>* outputs) {
+  ev::Envelope& envelope = envelope_;
   const bool parsed = envelope.ParseFromString(input.value);
   if (!parsed) envelope.Clear();
   // A record that is not even an envelope still belongs to the member its key names.
@@ -83,10 +86,11 @@ Status AdjudicationFold::Apply(const bus::Message& input, store::WriteBatch& bat
     envelope.set_event_id("offset-" + std::to_string(input.partition) + "-" +
                           std::to_string(input.offset));
   }
+  std::string plan_id;  // the plan the input names; "" (the default plan) when none
   Result<domain::Input> decoded =
-      parsed ? codec::DecodeInput(envelope)
+      parsed ? codec::DecodeInput(envelope, &plan_id)
              : Result<domain::Input>(InvalidArgument("the record is not an event envelope"));
-  const std::string plan_id = decoded.ok() ? NamedPlanId(envelope) : "";
+  if (!decoded.ok()) plan_id.clear();
   Result<const domain::Plan*> plan = PlanFor(plan_id, envelope.event_id(), batch);
   if (!plan.ok()) return plan.status();
 
@@ -96,30 +100,35 @@ Status AdjudicationFold::Apply(const bus::Message& input, store::WriteBatch& bat
   if (!state.ok()) return state.status();
   domain::Output output;
   if (decoded.ok()) {
-    domain::Input routed = *decoded;
+    domain::Input& routed = *decoded;
     std::visit([&](auto& in) { in.member = member; }, routed);
     output = domain::Apply(**state, routed, **plan);
   } else {
     output = domain::RejectInput(**state, domain::Rejection::kMalformedInput, "",
                                  decoded.status().ToString(), **plan);
   }
-  dirty_.insert(member);
-  if (!output.empty()) outputs.push_back(DecisionRecord(codec::EncodeOutput(output, envelope)));
+  if (outputs != nullptr && !output.empty()) {
+    outputs->push_back(DecisionRecord(codec::EncodeOutput(output, envelope)));
+  }
   return Status::Ok();
 }
 
 Status AdjudicationFold::Finish(store::WriteBatch& batch) {
-  for (const std::string& member : dirty_) {
-    batch.Put(kMembersCf, member, codec::EncodeMemberState(cache_.at(member)));
+  for (auto* entry : dirty_) {
+    batch.Put(kMembersCf, entry->first, codec::EncodeMemberState(entry->second.state));
+    entry->second.dirty = false;
   }
   dirty_.clear();
   return Status::Ok();
 }
 
 processor::FoldFactory AdjudicationFoldFactory(const PlanRegistry& plans) {
-  return [&plans](int32_t,
+  return [&plans](int32_t partition,
                   store::StateStore& store) -> Result<std::unique_ptr<processor::PartitionFold>> {
-    return std::unique_ptr<processor::PartitionFold>(new AdjudicationFold(plans, store));
+    Result<std::optional<int64_t>> offset = store.ReadOffset(kInputTopic, partition);
+    if (!offset.ok()) return offset.status();
+    return std::unique_ptr<processor::PartitionFold>(
+        new AdjudicationFold(plans, store, offset->has_value()));
   };
 }
 

@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <unordered_map>
 
 #include "libs/domain/state.h"
 #include "libs/events/topics.h"
@@ -19,9 +20,6 @@ inline constexpr char kPlanHashesCf[] = "plan_hashes";  // plan id -> SHA-256 fi
 
 std::vector<std::string> AdjudicationColumnFamilies();
 
-// The plan an input event names (claims, appeals and reviews name one); "" when none.
-std::string NamedPlanId(const mutualaid::events::v1::Envelope& envelope);
-
 // One partition's fold: decode each input event, apply the engine under the plan it names, and
 // publish the decision or rejection to adjudication.decisions.v1 with the member's sequence
 // number. Member states are cached and written back to the store at the end of each batch.
@@ -32,22 +30,41 @@ std::string NamedPlanId(const mutualaid::events::v1::Envelope& envelope);
 // under the wrong rules is worse than deciding late.
 class AdjudicationFold : public processor::PartitionFold {
  public:
-  AdjudicationFold(const PlanRegistry& plans, store::StateStore& store)
-      : plans_(plans), store_(store) {}
+  // `partition_in_store`: whether the store holds an offset of this partition. When it does
+  // not, no state of the partition's members can be there either (state and offsets are written
+  // together), so a restore from the start of the log skips looking members up.
+  AdjudicationFold(const PlanRegistry& plans, store::StateStore& store,
+                   bool partition_in_store = true)
+      : plans_(plans), store_(store), partition_in_store_(partition_in_store) {}
 
   Status Apply(const bus::Message& input, store::WriteBatch& batch,
                std::vector<bus::OutgoingMessage>& outputs) override;
+  // Restore: the same state changes, without encoding the decisions nobody will publish.
+  Status ApplySilently(const bus::Message& input, store::WriteBatch& batch) override;
   Status Finish(store::WriteBatch& batch) override;
 
  private:
+  struct Cached {
+    domain::MemberState state;
+    bool dirty = false;  // changed since the last Finish
+  };
+
+  // Apply, with outputs encoded only when `outputs` is not null.
+  Status Fold(const bus::Message& input, store::WriteBatch& batch,
+              std::vector<bus::OutgoingMessage>* outputs);
   Result<domain::MemberState*> State(const std::string& member);
   Result<const domain::Plan*> PlanFor(const std::string& plan_id, const std::string& event_id,
                                       store::WriteBatch& batch);
 
   const PlanRegistry& plans_;
   store::StateStore& store_;
-  std::map<std::string, domain::MemberState> cache_;
-  std::set<std::string> dirty_;
+  const bool partition_in_store_;
+  mutualaid::events::v1::Envelope envelope_;  // reused: parsing into it saves allocations
+  // Looked up only, never iterated (Finish walks dirty_, in the order members first changed), so
+  // its hash order cannot leak into what is written; its nodes never move.
+  std::unordered_map<std::string, Cached> cache_;
+  std::vector<std::unordered_map<std::string, Cached>::value_type*>
+      dirty_;                                         // in first-change order
   std::map<std::string, std::string> pinned_hashes_;  // plan id -> sha256 decided under
 };
 

@@ -125,6 +125,7 @@ int Run(int argc, char** argv) {
   bus::ConsumerOptions consumer_options;
   consumer_options.bootstrap_servers = flags->bootstrap_servers();
   consumer_options.client_id = "adjudication";
+  consumer_options.read_headers = false;  // the fold reads envelopes only
   consumer_options.group_id = flags->String("group-id");
   consumer_options.session_timeout_ms =
       static_cast<int>(flags->Duration("session-timeout").count());

@@ -35,6 +35,15 @@ class Fields {
   std::vector<FieldViolation> list_;
 };
 
+// One payload message per type and thread, reused: parsing into a message that already owns
+// its strings' buffers saves an allocation per field, which mattered on the restore path.
+// ParseFromString clears it first, so nothing of the previous event survives.
+template <typename M>
+M& Scratch() {
+  thread_local M message;
+  return message;
+}
+
 template <typename M>
 bool Parse(const ev::Envelope& envelope, M& message) {
   return message.ParseFromString(envelope.payload());
@@ -53,8 +62,14 @@ ev::Envelope Wrap(const std::string& type, const google::protobuf::MessageLite& 
 }
 
 Result<domain::Input> DecodeInput(const ev::Envelope& envelope) {
-  if (std::string(crypto::AsBytes(crypto::Sha256(envelope.payload()))) !=
-      envelope.payload_sha256()) {
+  return DecodeInput(envelope, nullptr);
+}
+
+Result<domain::Input> DecodeInput(const ev::Envelope& envelope, std::string* plan_id) {
+  std::string ignored;
+  if (plan_id == nullptr) plan_id = &ignored;
+  plan_id->clear();
+  if (crypto::AsBytes(crypto::Sha256(envelope.payload())) != envelope.payload_sha256()) {
     return DataLoss("event " + envelope.event_id() + ": payload does not match payload_sha256");
   }
   const std::string& type = envelope.type();
@@ -62,7 +77,7 @@ Result<domain::Input> DecodeInput(const ev::Envelope& envelope) {
   domain::Input input;
   bool parsed = true;
   if (type == kMemberEnrolled) {
-    ev::MemberEnrolled m;
+    ev::MemberEnrolled& m = Scratch<ev::MemberEnrolled>();
     parsed = Parse(envelope, m);
     domain::EnrollInput in;
     in.member = m.member_id();
@@ -77,12 +92,12 @@ Result<domain::Input> DecodeInput(const ev::Envelope& envelope) {
     in.start_date = f.RequiredDate("start_date", m.start_date());
     input = std::move(in);
   } else if (type == kMemberTerminated) {
-    ev::MemberTerminated m;
+    ev::MemberTerminated& m = Scratch<ev::MemberTerminated>();
     parsed = Parse(envelope, m);
     f.Required("member_id", m.member_id());
     input = domain::TerminateInput{m.member_id(), f.RequiredDate("date", m.date())};
   } else if (type == kClaimSubmitted) {
-    ev::ClaimSubmitted m;
+    ev::ClaimSubmitted& m = Scratch<ev::ClaimSubmitted>();
     parsed = Parse(envelope, m);
     domain::ClaimInput in;
     in.claim = m.claim_id();
@@ -99,9 +114,10 @@ Result<domain::Input> DecodeInput(const ev::Envelope& envelope) {
     in.child_id = m.child_id();
     in.child_birth_date = f.OptionalDate("child_birth_date", m.child_birth_date());
     in.documents.assign(m.documents().begin(), m.documents().end());
+    *plan_id = m.plan_id();
     input = std::move(in);
   } else if (type == kReviewRecorded) {
-    ev::ReviewRecorded m;
+    ev::ReviewRecorded& m = Scratch<ev::ReviewRecorded>();
     parsed = Parse(envelope, m);
     domain::ReviewInput in;
     in.claim = m.claim_id();
@@ -115,11 +131,13 @@ Result<domain::Input> DecodeInput(const ev::Envelope& envelope) {
     } else {
       f.Bad("action", "must be APPROVE or DENY");
     }
+    *plan_id = m.plan_id();
     input = std::move(in);
   } else if (type == kClaimAppealed) {
-    ev::ClaimAppealed m;
+    ev::ClaimAppealed& m = Scratch<ev::ClaimAppealed>();
     parsed = Parse(envelope, m);
     f.Required("claim_id", m.claim_id());
+    *plan_id = m.plan_id();
     input = domain::AppealInput{m.claim_id(), m.member_id(), f.RequiredDate("date", m.date())};
   } else {
     return InvalidArgument("event " + envelope.event_id() + ": not an input type",

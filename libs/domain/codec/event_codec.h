@@ -24,6 +24,10 @@ inline constexpr char kInputRejected[] = "mutualaid.events.v1.InputRejected";
 // named by `type`, and maps it. INVALID_ARGUMENT with a field violation per bad field
 // ("payload.incident_date", ...); DATA_LOSS when the payload does not match its hash.
 Result<domain::Input> DecodeInput(const mutualaid::events::v1::Envelope& envelope);
+// The same, also setting `*plan_id` to the plan version the input names (claims, appeals and
+// reviews do; enrollments and terminations leave it empty), from the same parse of the payload.
+Result<domain::Input> DecodeInput(const mutualaid::events::v1::Envelope& envelope,
+                                  std::string* plan_id);
 
 // Wraps a payload into an envelope: type, schema version 1, the payload bytes and their hash.
 mutualaid::events::v1::Envelope Wrap(const std::string& type,
