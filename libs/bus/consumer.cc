@@ -332,6 +332,19 @@ Result<std::pair<int64_t, int64_t>> Consumer::Watermarks(const TopicPartition& p
   return std::make_pair(low, high);
 }
 
+Result<int64_t> Consumer::CachedHighWatermark(const TopicPartition& partition) {
+  if (impl_->closed) return FailedPrecondition("consumer is closed");
+  int64_t low = -1;
+  int64_t high = -1;
+  Status s = internal::FromKafka(impl_->rk,
+                                 rd_kafka_get_watermark_offsets(impl_->rk, partition.topic.c_str(),
+                                                                partition.partition, &low, &high),
+                                 "cached watermarks of " + Describe(partition));
+  if (!s.ok()) return s;
+  if (high < 0) return NotFound("no fetch of " + Describe(partition) + " returned a watermark yet");
+  return high;
+}
+
 Result<int32_t> Consumer::PartitionCount(const std::string& topic,
                                          std::chrono::milliseconds timeout) {
   if (impl_->closed) return FailedPrecondition("consumer is closed");

@@ -107,6 +107,10 @@ class Consumer {
   Result<std::pair<int64_t, int64_t>> Watermarks(const TopicPartition& partition,
                                                  std::chrono::milliseconds timeout);
 
+  // The high watermark as of the last fetch of `partition` (no broker call; for lag metrics).
+  // NOT_FOUND until a fetch of the partition returned one.
+  Result<int64_t> CachedHighWatermark(const TopicPartition& partition);
+
   // How many partitions `topic` has, from the cluster's metadata.
   Result<int32_t> PartitionCount(const std::string& topic, std::chrono::milliseconds timeout);
 

@@ -33,7 +33,17 @@ Processor::Processor(ProcessorOptions options, bus::Consumer& consumer, bus::Pro
       consumer_(consumer),
       producer_(producer),
       store_(store),
-      factory_(std::move(factory)) {}
+      factory_(std::move(factory)) {
+  if (options_.metrics != nullptr) metrics_ = options_.metrics->ForTopic(options_.input_topic);
+}
+
+void Processor::UpdatePartitionGauges() {
+  if (!metrics_) return;
+  size_t stalled = 0;
+  for (const auto& [p, part] : partitions_) stalled += part->stalled ? 1 : 0;
+  metrics_->partitions_assigned->Set(static_cast<double>(partitions_.size()));
+  metrics_->partitions_stalled->Set(static_cast<double>(stalled));
+}
 
 Processor::~Processor() = default;
 
@@ -44,6 +54,7 @@ void Processor::Reset(int32_t partition, const Status& why) {
   part.stalled = true;
   part.backoff = std::clamp(part.backoff * 2, options_.min_backoff, options_.max_backoff);
   part.retry_at = Clock::now() + part.backoff;
+  UpdatePartitionGauges();
   Log("partition " + std::to_string(partition) + " reset, retry in " +
       std::to_string(part.backoff.count()) + " ms: " + why.ToString());
 }
@@ -79,6 +90,8 @@ Status Processor::Restore(int32_t partition) {
   }
   part.drop_rest_of_poll = true;
   stats_.partitions_restored++;
+  if (metrics_) metrics_->partitions_restored->Increment();
+  UpdatePartitionGauges();
   Log("partition " + std::to_string(partition) + " restored at offset " +
       std::to_string(part.next_offset) + "; group offset " +
       (committed->has_value() ? std::to_string(**committed) : std::string("none")) + "; " +
@@ -92,6 +105,7 @@ void Processor::Backoff() {
 }
 
 Status Processor::ProcessBatch() {
+  const Clock::time_point batch_start = Clock::now();
   store::WriteBatch all;
   std::vector<bus::OutgoingMessage> outputs;
   std::vector<bus::TopicPartitionOffset> commits;
@@ -116,6 +130,7 @@ Status Processor::ProcessBatch() {
     if (!status.ok()) {
       Reset(p, status);
       stats_.batches_abandoned++;
+      if (metrics_) metrics_->batches_abandoned->Increment();
       continue;
     }
     const int64_t next = part->pending.back().offset + 1;
@@ -148,6 +163,7 @@ Status Processor::ProcessBatch() {
       // partition of it folds again from there (and re-publishes identical outputs).
       for (const bus::TopicPartitionOffset& c : commits) Reset(c.partition, failed);
       stats_.batches_abandoned++;
+      if (metrics_) metrics_->batches_abandoned->Increment();
       Backoff();
       return Status::Ok();
     }
@@ -169,6 +185,7 @@ Status Processor::ProcessBatch() {
       silent == folded ? Status::Ok() : consumer_.Commit(commits, options_.broker_timeout);
   if (!committed.ok()) {
     stats_.group_commit_failures++;
+    if (metrics_) metrics_->group_commit_failures->Increment();
     Log("group commit failed (state is safe in the store): " + committed.ToString());
   }
   if (options_.test_hook) options_.test_hook(Step::kCommitted, batches_done_);
@@ -177,6 +194,21 @@ Status Processor::ProcessBatch() {
   stats_.records_silent += silent;
   stats_.outputs_published += outputs.size();
   stats_.batches_committed++;
+  if (metrics_) {
+    metrics_->records_live->Increment(static_cast<double>(folded - silent));
+    metrics_->records_silent->Increment(static_cast<double>(silent));
+    metrics_->outputs_published->Increment(static_cast<double>(outputs.size()));
+    metrics_->batches_committed->Increment();
+    metrics_->batch_seconds->Observe(
+        std::chrono::duration<double>(Clock::now() - batch_start).count());
+    for (const bus::TopicPartitionOffset& c : commits) {
+      Result<int64_t> high = consumer_.CachedHighWatermark({c.topic, c.partition});
+      if (high.ok()) {
+        options_.metrics->Lag(c.topic, c.partition)
+            .Set(static_cast<double>(std::max<int64_t>(0, *high - c.offset)));
+      }
+    }
+  }
   ++batches_done_;
   backoff_ = std::chrono::milliseconds(0);
   return Status::Ok();
@@ -226,6 +258,10 @@ Status Processor::Run(const std::atomic<bool>& stop) {
               // Unfolded records are left to the next owner, which folds them the same way.
               pending -= it->second->pending.size();
               partitions_.erase(it);
+              if (options_.metrics != nullptr) {
+                options_.metrics->Lag(options_.input_topic, tp.partition).Set(0);
+              }
+              UpdatePartitionGauges();
               Log("partition " + std::to_string(tp.partition) + (e.lost ? " lost" : " revoked"));
             }
             break;

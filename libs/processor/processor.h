@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "libs/bus/consumer.h"
 #include "libs/bus/message.h"
 #include "libs/bus/producer.h"
+#include "libs/processor/processor_metrics.h"
 #include "libs/store/state_store.h"
 
 // The one mechanism every stateful service (adjudication, payout) runs: consume a topic, fold
@@ -83,6 +85,8 @@ struct ProcessorOptions {
   std::chrono::milliseconds min_backoff{100};
   std::chrono::milliseconds max_backoff{10000};
   std::chrono::milliseconds broker_timeout{10000};  // Committed, Seek, Commit
+  // Where to count in Prometheus form (optional; shared by every processor of a process).
+  ProcessorMetrics* metrics = nullptr;
   // TEST-ONLY: called at each Step of each batch with the number of batches completed before.
   std::function<void(Step, uint64_t batch)> test_hook;
 };
@@ -119,6 +123,7 @@ class Processor {
   struct Partition;
   Status Restore(int32_t partition);
   bool Restoring() const;
+  void UpdatePartitionGauges();
   void Reset(int32_t partition, const Status& why);
   Status ProcessBatch();
   void Backoff();
@@ -130,6 +135,7 @@ class Processor {
   FoldFactory factory_;
   std::map<int32_t, std::unique_ptr<Partition>> partitions_;
   ProcessorStats stats_;
+  std::optional<ProcessorMetrics::Series> metrics_;
   uint64_t batches_done_ = 0;
   std::chrono::milliseconds backoff_{0};
 };

@@ -13,6 +13,37 @@ namespace ev = ::mutualaid::events::v1;
 
 }  // namespace
 
+Result<std::unique_ptr<DecisionMetrics>> DecisionMetrics::Register(
+    runtime::MetricsRegistry& registry) {
+  std::unique_ptr<DecisionMetrics> m(new DecisionMetrics());
+  Result<runtime::CounterFamily*> decisions = registry.AddCounter(
+      "claims_adjudication_decisions_total",
+      "Claim decisions published, by coverage and outcome (a review or an appeal decides again).",
+      {"coverage", "outcome"});
+  if (!decisions.ok()) return decisions.status();
+  Result<runtime::CounterFamily*> reasons = registry.AddCounter(
+      "claims_adjudication_decision_reasons_total",
+      "Reasons given by the decisions published, one count per reason.", {"reason"});
+  if (!reasons.ok()) return reasons.status();
+  Result<runtime::CounterFamily*> rejections = registry.AddCounter(
+      "claims_adjudication_inputs_rejected_total",
+      "Inputs that changed nothing (InputRejected published), by code.", {"code"});
+  if (!rejections.ok()) return rejections.status();
+  m->decisions_ = *decisions;
+  m->reasons_ = *reasons;
+  m->rejections_ = *rejections;
+  return m;
+}
+
+void DecisionMetrics::Count(const domain::Output& output) {
+  if (const auto* d = std::get_if<domain::Decision>(&output.body)) {
+    decisions_->WithLabels({domain::Name(d->coverage), domain::Name(d->outcome)}).Increment();
+    for (domain::Reason r : d->reasons) reasons_->WithLabels({domain::Name(r)}).Increment();
+  } else if (const auto* r = std::get_if<domain::InputRejection>(&output.body)) {
+    rejections_->WithLabels({domain::Name(r->code)}).Increment();
+  }
+}
+
 std::vector<std::string> AdjudicationColumnFamilies() { return {kMembersCf, kPlanHashesCf}; }
 
 bus::OutgoingMessage DecisionRecord(const ev::Envelope& output) {
@@ -109,6 +140,7 @@ Status AdjudicationFold::Fold(const bus::Message& input, store::WriteBatch& batc
   }
   if (outputs != nullptr && !output.empty()) {
     outputs->push_back(DecisionRecord(codec::EncodeOutput(output, envelope)));
+    if (metrics_ != nullptr) metrics_->Count(output);
   }
   return Status::Ok();
 }
@@ -122,13 +154,15 @@ Status AdjudicationFold::Finish(store::WriteBatch& batch) {
   return Status::Ok();
 }
 
-processor::FoldFactory AdjudicationFoldFactory(const PlanRegistry& plans) {
-  return [&plans](int32_t partition,
-                  store::StateStore& store) -> Result<std::unique_ptr<processor::PartitionFold>> {
+processor::FoldFactory AdjudicationFoldFactory(const PlanRegistry& plans,
+                                               DecisionMetrics* metrics) {
+  return [&plans, metrics](
+             int32_t partition,
+             store::StateStore& store) -> Result<std::unique_ptr<processor::PartitionFold>> {
     Result<std::optional<int64_t>> offset = store.ReadOffset(kInputTopic, partition);
     if (!offset.ok()) return offset.status();
     return std::unique_ptr<processor::PartitionFold>(
-        new AdjudicationFold(plans, store, offset->has_value()));
+        new AdjudicationFold(plans, store, offset->has_value(), metrics));
   };
 }
 

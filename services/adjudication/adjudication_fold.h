@@ -8,6 +8,7 @@
 #include "libs/domain/state.h"
 #include "libs/events/topics.h"
 #include "libs/processor/processor.h"
+#include "libs/runtime/metrics.h"
 #include "mutualaid/events/v1/envelope.pb.h"
 #include "services/adjudication/plans.h"
 
@@ -28,14 +29,28 @@ std::vector<std::string> AdjudicationColumnFamilies();
 // A plan the event names that is not loaded, or a plan file whose SHA-256 differs from the one
 // this partition already decided under, stalls the partition with FAILED_PRECONDITION: deciding
 // under the wrong rules is worse than deciding late.
+// Decisions and rejections published, by outcome, reason and rejection code (live folds only:
+// a restore republishes nothing, so it counts nothing).
+class DecisionMetrics {
+ public:
+  static Result<std::unique_ptr<DecisionMetrics>> Register(runtime::MetricsRegistry& registry);
+  void Count(const domain::Output& output);
+
+ private:
+  DecisionMetrics() = default;
+  runtime::CounterFamily* decisions_ = nullptr;   // {coverage, outcome}
+  runtime::CounterFamily* reasons_ = nullptr;     // {reason}
+  runtime::CounterFamily* rejections_ = nullptr;  // {code}
+};
+
 class AdjudicationFold : public processor::PartitionFold {
  public:
   // `partition_in_store`: whether the store holds an offset of this partition. When it does
   // not, no state of the partition's members can be there either (state and offsets are written
   // together), so a restore from the start of the log skips looking members up.
   AdjudicationFold(const PlanRegistry& plans, store::StateStore& store,
-                   bool partition_in_store = true)
-      : plans_(plans), store_(store), partition_in_store_(partition_in_store) {}
+                   bool partition_in_store = true, DecisionMetrics* metrics = nullptr)
+      : plans_(plans), store_(store), partition_in_store_(partition_in_store), metrics_(metrics) {}
 
   Status Apply(const bus::Message& input, store::WriteBatch& batch,
                std::vector<bus::OutgoingMessage>& outputs) override;
@@ -59,6 +74,7 @@ class AdjudicationFold : public processor::PartitionFold {
   const PlanRegistry& plans_;
   store::StateStore& store_;
   const bool partition_in_store_;
+  DecisionMetrics* const metrics_;
   mutualaid::events::v1::Envelope envelope_;  // reused: parsing into it saves allocations
   // Looked up only, never iterated (Finish walks dirty_, in the order members first changed), so
   // its hash order cannot leak into what is written; its nodes never move.
@@ -69,7 +85,8 @@ class AdjudicationFold : public processor::PartitionFold {
 };
 
 // The processor's factory for AdjudicationFold.
-processor::FoldFactory AdjudicationFoldFactory(const PlanRegistry& plans);
+processor::FoldFactory AdjudicationFoldFactory(const PlanRegistry& plans,
+                                               DecisionMetrics* metrics = nullptr);
 
 // The output record of one fold output: keyed by member, with the headers consumers rely on
 // ("type", "event-id", "trace-id", "member", "sequence").

@@ -8,6 +8,7 @@
 #include <memory>
 #include <thread>
 
+#include "libs/base/date.h"
 #include "libs/bus/consumer.h"
 #include "libs/bus/producer.h"
 #include "libs/processor/processor.h"
@@ -132,11 +133,22 @@ int Run(int argc, char** argv) {
   Result<std::unique_ptr<bus::Consumer>> consumer = bus::Consumer::Create(consumer_options);
   if (!consumer.ok()) return fail("cannot create the Kafka consumer", consumer.status());
 
+  runtime::MetricsRegistry registry;
+  Result<std::unique_ptr<processor::ProcessorMetrics>> processor_metrics =
+      processor::ProcessorMetrics::Register(registry);
+  if (!processor_metrics.ok()) {
+    return fail("cannot register the processor metrics", processor_metrics.status());
+  }
+  Result<std::unique_ptr<DecisionMetrics>> decision_metrics = DecisionMetrics::Register(registry);
+  if (!decision_metrics.ok()) {
+    return fail("cannot register the decision metrics", decision_metrics.status());
+  }
   processor::ProcessorOptions options;
+  options.metrics = processor_metrics->get();
   options.input_topic = kInputTopic;
   options.max_batch_records = static_cast<size_t>(flags->Int("max-batch"));
   processor::Processor processor(options, **consumer, **producer, **store,
-                                 AdjudicationFoldFactory(*plans));
+                                 AdjudicationFoldFactory(*plans, decision_metrics->get()));
 
   // The reviewers' read model, followed by every replica in full (no group) on its own thread.
   bus::ConsumerOptions follower_options;
@@ -158,16 +170,46 @@ int Run(int argc, char** argv) {
       log.Error("decision follower stopped", {{"status", s}});
     }
   });
+  // The review queue's age for alerts: the business date of the oldest REFERRED decision, as a
+  // Unix timestamp (Prometheus computes the age with time()); 0 when the queue is empty.
+  Result<runtime::GaugeFamily*> oldest_referral = registry.AddGauge(
+      "claims_adjudication_referral_oldest_timestamp_seconds",
+      "Date (Unix seconds, midnight UTC) of the oldest REFERRED claim waiting for review; 0 when "
+      "none waits.");
+  if (!oldest_referral.ok()) {
+    stop_follower = true;
+    follower_thread.join();
+    return fail("cannot register the review queue metric", oldest_referral.status());
+  }
+  runtime::Gauge& oldest_referral_gauge =
+      (*oldest_referral)->WithLabels(std::vector<std::string>{});
+  std::thread queue_age_thread([&] {
+    uint64_t seen = 0;
+    while (!stop_follower.load()) {
+      Result<ReferredPage> oldest = review_model.ListReferred(ReferredFilter{}, 1, "");
+      if (oldest.ok()) {
+        double seconds = 0;
+        if (!oldest->decisions.empty()) {
+          if (auto d = Date::Parse(oldest->decisions.front().decision.decided_on())) {
+            seconds = 86400.0 * d->days_since_epoch();
+          }
+        }
+        oldest_referral_gauge.Set(seconds);
+      }
+      seen = review_model.WaitForChange(seen,
+                                        std::chrono::steady_clock::now() + std::chrono::seconds(1));
+    }
+  });
   auto stop_following = [&] {
     review_model.Close();
     stop_follower = true;
     follower_thread.join();
+    queue_age_thread.join();
   };
   KafkaReviewLog review_log(**producer);
   ReviewHandler review_handler(review_options, review_model, review_log, **clock);
   ReviewService review_service(review_handler, flags->insecure_dev());
 
-  runtime::MetricsRegistry registry;
   Result<std::unique_ptr<rpc::ServerMetrics>> grpc_metrics = rpc::ServerMetrics::Register(registry);
   if (!grpc_metrics.ok()) {
     stop_following();

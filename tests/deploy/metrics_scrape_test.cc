@@ -196,7 +196,12 @@ TEST_F(MetricsScrapeTest, LiveScrapesPassPromtoolAndPrometheusQueriesThem) {
         "# TYPE claims_intake_events_published_total counter"}},
       {&*adjudication,
        {"claims_up 1", "# TYPE claims_grpc_server_handled_total counter",
-        "# TYPE claims_grpc_server_handling_seconds histogram"}},
+        "# TYPE claims_grpc_server_handling_seconds histogram",
+        "# TYPE claims_processor_records_total counter",
+        "claims_processor_partitions_assigned{topic=\"intake.events.v1\"}",
+        "# TYPE claims_processor_consumer_lag_records gauge",
+        "# TYPE claims_adjudication_decisions_total counter",
+        "claims_adjudication_referral_oldest_timestamp_seconds 0"}},
   };
   for (const auto& [service, lines] : expected) {
     const std::string name = service == &*intake ? "intake" : "adjudication";
