@@ -1,6 +1,7 @@
 #include "libs/processor/processor.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <thread>
 
@@ -8,6 +9,9 @@ namespace claims::processor {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Below this many records a batch folds on the calling thread: starting threads would cost more.
+constexpr size_t kMinRecordsToFoldInParallel = 2000;
 
 // Operational log lines; never personal data (only topics, partitions, offsets, statuses).
 void Log(const std::string& line) { std::fprintf(stderr, "processor: %s\n", line.c_str()); }
@@ -111,37 +115,68 @@ Status Processor::ProcessBatch() {
   std::vector<bus::TopicPartitionOffset> commits;
   uint64_t folded = 0;
   uint64_t silent = 0;
-  for (auto& [p, part] : partitions_) {
-    if (part->stalled || part->pending.empty()) continue;
+  // Fold each partition's records into its own batch. Partitions are independent (one fold
+  // object each, each in offset order), so with fold_threads > 1 they fold side by side; the
+  // results are then taken in partition order, so the outputs and the store write are the same
+  // whatever the threads did.
+  struct Work {
+    int32_t partition;
+    Partition* part;
     store::WriteBatch batch;
     std::vector<bus::OutgoingMessage> outs;
     Status status;
-    uint64_t part_silent = 0;
-    for (const bus::Message& m : part->pending) {
-      if (m.offset < part->silent_until) {
-        status = part->fold->ApplySilently(m, batch);
-        ++part_silent;
+    uint64_t silent = 0;
+  };
+  std::vector<Work> work;
+  size_t records = 0;
+  for (auto& [p, part] : partitions_) {
+    if (part->stalled || part->pending.empty()) continue;
+    work.push_back(Work{p, part.get(), {}, {}, Status::Ok(), 0});
+    records += part->pending.size();
+  }
+  auto fold = [](Work& w) {
+    Partition& part = *w.part;
+    for (const bus::Message& m : part.pending) {
+      if (m.offset < part.silent_until) {
+        w.status = part.fold->ApplySilently(m, w.batch);
+        ++w.silent;
       } else {
-        status = part->fold->Apply(m, batch, outs);
+        w.status = part.fold->Apply(m, w.batch, w.outs);
       }
-      if (!status.ok()) break;
+      if (!w.status.ok()) return;
     }
-    if (status.ok()) status = part->fold->Finish(batch);
-    if (!status.ok()) {
-      Reset(p, status);
+    w.status = part.fold->Finish(w.batch);
+  };
+  const size_t threads = std::min<size_t>(options_.fold_threads, work.size());
+  if (threads > 1 && records >= kMinRecordsToFoldInParallel) {
+    std::atomic<size_t> next{0};
+    auto worker = [&] {
+      for (size_t i = next++; i < work.size(); i = next++) fold(work[i]);
+    };
+    std::vector<std::thread> helpers;
+    for (size_t t = 1; t < threads; ++t) helpers.emplace_back(worker);
+    worker();
+    for (std::thread& t : helpers) t.join();
+  } else {
+    for (Work& w : work) fold(w);
+  }
+  for (Work& w : work) {
+    Partition& part = *w.part;
+    if (!w.status.ok()) {
+      Reset(w.partition, w.status);
       stats_.batches_abandoned++;
       if (metrics_) metrics_->batches_abandoned->Increment();
       continue;
     }
-    const int64_t next = part->pending.back().offset + 1;
-    batch.SetOffset(options_.input_topic, p, next);
-    all.Append(batch);
-    outputs.insert(outputs.end(), std::make_move_iterator(outs.begin()),
-                   std::make_move_iterator(outs.end()));
-    commits.push_back({options_.input_topic, p, next});
-    folded += part->pending.size();
-    silent += part_silent;
-    part->pending.clear();
+    const int64_t next = part.pending.back().offset + 1;
+    w.batch.SetOffset(options_.input_topic, w.partition, next);
+    all.Append(w.batch);
+    outputs.insert(outputs.end(), std::make_move_iterator(w.outs.begin()),
+                   std::make_move_iterator(w.outs.end()));
+    commits.push_back({options_.input_topic, w.partition, next});
+    folded += part.pending.size();
+    silent += w.silent;
+    part.pending.clear();
   }
   if (commits.empty()) return Status::Ok();
   if (options_.test_hook) options_.test_hook(Step::kFolded, batches_done_);

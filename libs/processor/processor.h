@@ -85,6 +85,10 @@ struct ProcessorOptions {
   std::chrono::milliseconds min_backoff{100};
   std::chrono::milliseconds max_backoff{10000};
   std::chrono::milliseconds broker_timeout{10000};  // Committed, Seek, Commit
+  // Threads that fold the partitions of one batch side by side (each partition stays on one
+  // thread, in offset order). More than 1 only for folds whose partitions share nothing but
+  // thread-safe things (the store, read-only plans); 1 folds everything on Run's thread.
+  size_t fold_threads = 1;
   // Where to count in Prometheus form (optional; shared by every processor of a process).
   ProcessorMetrics* metrics = nullptr;
   // TEST-ONLY: called at each Step of each batch with the number of batches completed before.

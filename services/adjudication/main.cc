@@ -41,6 +41,9 @@ Status Declare(runtime::FlagSet& flags) {
       {"group-id", "Kafka consumer group of the adjudication replicas.", FlagKind::kString,
        "adjudication"},
       {"max-batch", "Records folded per batch at most.", FlagKind::kInt, "1000"},
+      {"fold-threads",
+       "Threads folding a batch's partitions side by side (restore and large batches); 1-64.",
+       FlagKind::kInt, "2"},
       {"session-timeout", "Kafka group session timeout.", FlagKind::kDurationMs, "10s"},
       {"publish-timeout", "How long a review waits for Kafka's acknowledgement.",
        FlagKind::kDurationMs, "10s"},
@@ -147,6 +150,12 @@ int Run(int argc, char** argv) {
   options.metrics = processor_metrics->get();
   options.input_topic = kInputTopic;
   options.max_batch_records = static_cast<size_t>(flags->Int("max-batch"));
+  const int64_t fold_threads = flags->Int("fold-threads");
+  if (fold_threads < 1 || fold_threads > 64) {
+    return fail("--fold-threads must be 1 to 64",
+                InvalidArgument("fold-threads is " + std::to_string(fold_threads)));
+  }
+  options.fold_threads = static_cast<size_t>(fold_threads);
   processor::Processor processor(options, **consumer, **producer, **store,
                                  AdjudicationFoldFactory(*plans, decision_metrics->get()));
 

@@ -7,8 +7,8 @@
 //   4. decision latency: claims published at a steady rate, each timed from its publish to its
 //      decision's arrival, p50/p99.
 //
-//   adjudication_bench [EVENTS] [CLAIMS_PER_SECOND] [SECONDS] [sync|nosync]
-//   defaults 300000 1000 10 sync
+//   adjudication_bench [EVENTS] [CLAIMS_PER_SECOND] [SECONDS] [sync|nosync] [FOLD_THREADS]
+//   defaults 300000 1000 10 sync 2
 // The dev broker keeps about 5 MB per partition, which bounds EVENTS to a few hundred thousand.
 
 #include <algorithm>
@@ -67,6 +67,7 @@ struct Clients {
 };
 
 bool g_sync_writes = true;
+size_t g_fold_threads = 2;
 
 Clients MakeClients(const std::string& bootstrap, const std::string& group,
                     const std::string& dir) {
@@ -101,6 +102,7 @@ double RunProcessor(const std::string& bootstrap, const std::string& group,
   processor::ProcessorOptions options;
   options.input_topic = kInput;
   options.max_batch_records = 5000;
+  options.fold_threads = g_fold_threads;
   std::atomic<int64_t> first_batch_ns{0};
   options.test_hook = [&](processor::Step step, uint64_t) {
     int64_t expected = 0;
@@ -265,6 +267,9 @@ int Run(int argc, char** argv) {
   const int seconds = argc > 3 ? std::atoi(argv[3]) : 10;
   // "nosync": RocksDB without fsync per batch, to see what the disk costs.
   g_sync_writes = !(argc > 4 && std::string(argv[4]) == "nosync");
+  // Threads folding partitions side by side, as the service's --fold-threads (default 2).
+  g_fold_threads = argc > 5 ? std::strtoul(argv[5], nullptr, 10) : 2;
+  if (g_fold_threads < 1) Die("FOLD_THREADS must be at least 1");
   auto broker = test_support::DevBroker::Start();
   if (!broker.ok()) Die(broker.status().ToString());
   const std::string bootstrap = (*broker)->bootstrap_servers();
