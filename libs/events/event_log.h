@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "libs/base/status.h"
 #include "libs/bus/message.h"
@@ -28,6 +29,11 @@ class EventLog {
   // safe (identical event ids). Thread-safe.
   virtual Status Append(const mutualaid::events::v1::Envelope& event,
                         std::chrono::milliseconds timeout) = 0;
+  // Appends many events at once (all in flight together where the log allows it) and waits up
+  // to `timeout` for all of them. Returns one status per event, in order, each as Append's.
+  // This default appends them one by one. Thread-safe.
+  virtual std::vector<Status> AppendAll(const std::vector<mutualaid::events::v1::Envelope>& events,
+                                        std::chrono::milliseconds timeout);
 };
 
 // EventLog over Kafka (the producer is idempotent with acks=all).
@@ -37,6 +43,9 @@ class KafkaEventLog : public EventLog {
       : producer_(producer), topic_(std::move(topic)) {}
   Status Append(const mutualaid::events::v1::Envelope& event,
                 std::chrono::milliseconds timeout) override;
+  // One Producer::ProduceAll for all of them.
+  std::vector<Status> AppendAll(const std::vector<mutualaid::events::v1::Envelope>& events,
+                                std::chrono::milliseconds timeout) override;
 
  private:
   bus::Producer& producer_;

@@ -1,8 +1,10 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <future>
 
+#include "libs/crypto/sha256.h"
 #include "libs/rpc/auth.h"
 #include "libs/rpc/server.h"
 #include "libs/rpc/server_metrics.h"
@@ -53,6 +55,58 @@ TEST(AuthTest, RefusesMalformedPrincipals) {
 TEST(AuthTest, RequireChecksTheRole) {
   EXPECT_TRUE(Require({Role::kReviewer, "r"}, Role::kReviewer).ok());
   EXPECT_EQ(Require({Role::kPartner, "p"}, Role::kReviewer).code(), StatusCode::kPermissionDenied);
+}
+
+// SHA-256 of "p1-token" (sha256sum): what the tokens file lists, which is no token itself.
+constexpr char kP1TokenHash[] = "bb911a7b75f6da45d3b5ab905e9feff9f42aac98e03d066227425aa3e752701f";
+
+TEST(BearerTokensTest, MapsATokenToThePrincipalOfItsHash) {
+  const std::string p1 = crypto::Sha256Hex("p1-token");
+  const std::string ops = crypto::Sha256Hex("ops-token");
+  Result<BearerTokens> tokens = BearerTokens::Parse(
+      "# sha256(token) principal\n\n" + p1 + " partner:P1\n  " + ops + "\toperator:ops1  \r\n",
+      "tokens.txt");
+  ASSERT_TRUE(tokens.ok()) << tokens.status().ToString();
+  EXPECT_EQ(tokens->size(), 2u);
+  EXPECT_EQ(*tokens->Find("p1-token"), (Caller{Role::kPartner, "P1"}));
+  EXPECT_EQ(*tokens->Find("ops-token"), (Caller{Role::kOperator, "ops1"}));
+  // Upper-case hex is the same hash.
+  std::string upper = p1;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  EXPECT_EQ(*BearerTokens::Parse(upper + " partner:P1", "t")->Find("p1-token"),
+            (Caller{Role::kPartner, "P1"}));
+}
+
+TEST(BearerTokensTest, RefusesAnUnknownTokenWithoutQuotingIt) {
+  Result<BearerTokens> tokens =
+      BearerTokens::Parse(crypto::Sha256Hex("p1-token") + " partner:P1\n", "t");
+  ASSERT_TRUE(tokens.ok());
+  for (const char* wrong : {"p1-token ", "P1-token", "", "p1-toke", kP1TokenHash}) {
+    Result<Caller> caller = tokens->Find(wrong);
+    ASSERT_FALSE(caller.ok()) << wrong;
+    EXPECT_EQ(caller.status().code(), StatusCode::kUnauthenticated);
+    if (*wrong != '\0') {
+      EXPECT_EQ(caller.status().message().find(wrong), std::string::npos);
+    }
+  }
+}
+
+TEST(BearerTokensTest, RefusesABadFileNamingTheLine) {
+  const std::string hash = crypto::Sha256Hex("x");
+  for (const auto& [text, line] : std::vector<std::pair<std::string, std::string>>{
+           {"# ok\n" + hash + "\n", "t:2"},                           // no principal
+           {hash.substr(1) + " partner:P1\n", "t:1"},                 // 63 digits
+           {"zz" + hash.substr(2) + " partner:P1\n", "t:1"},          // not hex
+           {hash + " admin:root\n", "t:1"},                           // unknown role
+           {hash + " partner:P1\n" + hash + " partner:P2\n", "t:2"},  // a hash twice
+       }) {
+    Result<BearerTokens> tokens = BearerTokens::Parse(text, "t");
+    ASSERT_FALSE(tokens.ok()) << text;
+    EXPECT_EQ(tokens.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(tokens.status().message().find(line + ":"), std::string::npos)
+        << tokens.status().message();
+  }
+  EXPECT_EQ(BearerTokens::FromFile("/nonexistent/tokens").status().code(), StatusCode::kNotFound);
 }
 
 TEST(ServerTest, RefusesTlsWithoutCertificates) {

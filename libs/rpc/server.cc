@@ -54,11 +54,21 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
     if (!cert.ok()) return cert.status();
     Result<std::string> key = ReadPem(options.key_file, "private key");
     if (!key.ok()) return key.status();
-    Result<std::string> ca = ReadPem(options.client_ca_file, "client CA");
-    if (!ca.ok()) return ca.status();
-    grpc::SslServerCredentialsOptions ssl(
-        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-    ssl.pem_root_certs = *ca;
+    grpc_ssl_client_certificate_request_type request =
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+    std::string ca_pem;
+    if (options.client_certificate_optional && options.client_ca_file.empty()) {
+      request = GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE;
+    } else {
+      Result<std::string> ca = ReadPem(options.client_ca_file, "client CA");
+      if (!ca.ok()) return ca.status();
+      ca_pem = std::move(ca).value();
+      if (options.client_certificate_optional) {
+        request = GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY;
+      }
+    }
+    grpc::SslServerCredentialsOptions ssl(request);
+    ssl.pem_root_certs = ca_pem;
     ssl.pem_key_cert_pairs.push_back({*key, *cert});
     credentials = grpc::SslServerCredentials(ssl);
   }

@@ -21,6 +21,10 @@ struct ServerOptions {
   std::string cert_file;
   std::string key_file;
   std::string client_ca_file;
+  // When true (the server also accepts bearer tokens, auth.h), TLS clients may connect without a
+  // client certificate; one presented is still verified against client_ca_file, which may then
+  // be empty (no client certificates at all).
+  bool client_certificate_optional = false;
   int max_receive_message_bytes = 4 << 20;
   // When set, every call is counted and timed into it (see server_metrics.h). Not owned; must
   // outlive the server.

@@ -18,4 +18,13 @@ Status MeteredEventLog::Append(const mutualaid::events::v1::Envelope& event,
   return s;
 }
 
+std::vector<Status> MeteredEventLog::AppendAll(
+    const std::vector<mutualaid::events::v1::Envelope>& events, std::chrono::milliseconds timeout) {
+  std::vector<Status> out = inner_.AppendAll(events, timeout);
+  for (size_t i = 0; i < events.size() && i < out.size(); ++i) {
+    if (out[i].ok()) published_.WithLabels({std::string_view(events[i].type())}).Increment();
+  }
+  return out;
+}
+
 }  // namespace claims::intake

@@ -24,6 +24,8 @@ class MeteredEventLog : public EventLog {
                                                            runtime::MetricsRegistry& registry);
   Status Append(const mutualaid::events::v1::Envelope& event,
                 std::chrono::milliseconds timeout) override;
+  std::vector<Status> AppendAll(const std::vector<mutualaid::events::v1::Envelope>& events,
+                                std::chrono::milliseconds timeout) override;
 
  private:
   MeteredEventLog(EventLog& inner, runtime::CounterFamily& published)

@@ -52,7 +52,46 @@ Result<M> ParseAs(const std::string& bytes, const char* what) {
   return m;
 }
 
+Status KeyBusy() {
+  return Status(StatusCode::kDeadlineExceeded,
+                "the call's deadline passed while a call with the same idempotency key ran; "
+                "retry with the same key");
+}
+
+std::string RequestHash(const google::protobuf::Message& request) {
+  return std::string(crypto::AsBytes(crypto::Sha256(Deterministic(request))));
+}
+
+Status KeyReused(const std::string& key, const std::string& method,
+                 const storage::IdempotencyRecord& record) {
+  return AlreadyExists("idempotency key '" + key + "' was already used for a different " +
+                       (record.method() == method ? "request" : record.method() + " call"));
+}
+
 }  // namespace
+
+bool KeyLocks::LockAll(const std::vector<std::string>& keys, Deadline deadline) {
+  std::unique_lock<std::mutex> lock(mu_);
+  auto free = [&] {
+    return std::none_of(keys.begin(), keys.end(),
+                        [&](const std::string& k) { return held_.count(k) > 0; });
+  };
+  if (deadline == kNoDeadline) {
+    released_.wait(lock, free);
+  } else if (!released_.wait_until(lock, deadline, free)) {
+    return false;
+  }
+  held_.insert(keys.begin(), keys.end());
+  return true;
+}
+
+void KeyLocks::UnlockAll(const std::vector<std::string>& keys) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const std::string& k : keys) held_.erase(k);
+  }
+  released_.notify_all();
+}
 
 std::vector<std::string> IntakeColumnFamilies() {
   return {kIdempotencyCf, kMembersCf,    kClaimsCf,      kPartnerClaimsCf,
@@ -69,11 +108,6 @@ Intake::Intake(IntakeOptions options, store::StateStore& store, EventLog& log, M
   assert(options_.idempotency_retention_days >= kMinIdempotencyRetentionDays);
 }
 
-std::timed_mutex& Intake::KeyLock(const std::string& record_key) {
-  const crypto::Sha256Digest d = crypto::Sha256(record_key);
-  return key_locks_[d[0] % key_locks_.size()];
-}
-
 Result<std::chrono::milliseconds> Intake::Budget(Deadline deadline) const {
   if (deadline == kNoDeadline) return options_.publish_timeout;
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -85,18 +119,22 @@ Result<std::chrono::milliseconds> Intake::Budget(Deadline deadline) const {
   return std::min(left, options_.publish_timeout);
 }
 
-Status Intake::Publish(const ev::Envelope& event, Deadline deadline) {
-  Result<std::chrono::milliseconds> budget = Budget(deadline);
-  if (!budget.ok()) return budget.status();
-  const Status s = log_.Append(event, *budget);
-  if (s.ok()) return s;
-  if (s.code() == StatusCode::kDeadlineExceeded && *budget < options_.publish_timeout) {
+Status Intake::PublishFailure(const Status& s, std::chrono::milliseconds budget) const {
+  if (s.code() == StatusCode::kDeadlineExceeded && budget < options_.publish_timeout) {
     return Status(StatusCode::kDeadlineExceeded,
                   "the call's deadline passed before Kafka acknowledged the event; retry with the "
                   "same idempotency key");
   }
   return Unavailable("the event could not be recorded (" + s.message() +
                      "); retry with the same idempotency key");
+}
+
+Status Intake::Publish(const ev::Envelope& event, Deadline deadline) {
+  Result<std::chrono::milliseconds> budget = Budget(deadline);
+  if (!budget.ok()) return budget.status();
+  const Status s = log_.Append(event, *budget);
+  if (s.ok()) return s;
+  return PublishFailure(s, *budget);
 }
 
 ev::Envelope Intake::NewEvent(const std::string& partner, const std::string& method,
@@ -123,15 +161,9 @@ Result<std::string> Intake::Idempotent(const std::string& partner, const std::st
   }
   if (Status s = KeyFormat(key); !s.ok()) return s;
   const std::string record_key = Join(partner, key);
-  std::unique_lock<std::timed_mutex> lock(KeyLock(record_key), std::defer_lock);
-  if (deadline == kNoDeadline) {
-    lock.lock();
-  } else if (!lock.try_lock_until(deadline)) {
-    return Status(StatusCode::kDeadlineExceeded,
-                  "the call's deadline passed while a call with the same idempotency key ran; "
-                  "retry with the same key");
-  }
-  const std::string request_hash(crypto::AsBytes(crypto::Sha256(Deterministic(request))));
+  if (!key_locks_.LockAll({record_key}, deadline)) return KeyBusy();
+  HeldKeys held(key_locks_, {record_key});
+  const std::string request_hash = RequestHash(request);
 
   Result<std::optional<std::string>> found = store_.Get(kIdempotencyCf, record_key);
   if (!found.ok()) return found.status();
@@ -140,8 +172,7 @@ Result<std::string> Intake::Idempotent(const std::string& partner, const std::st
         ParseAs<storage::IdempotencyRecord>(**found, "idempotency record");
     if (!record.ok()) return record.status();
     if (record->method() != method || record->request_sha256() != request_hash) {
-      return AlreadyExists("idempotency key '" + key + "' was already used for a different " +
-                           (record->method() == method ? "request" : record->method() + " call"));
+      return KeyReused(key, method, *record);
     }
     if (record->done()) return record->response();
     // Recorded but not known to be published (an earlier attempt failed or crashed): publish the
@@ -154,6 +185,7 @@ Result<std::string> Intake::Idempotent(const std::string& partner, const std::st
     if (!event.ok()) return event.status();
     if (Status s = Publish(*event, deadline); !s.ok()) return s;
     record->set_done(true);
+    record->clear_event();  // published: only the answer is needed from now on
     store::WriteBatch batch = std::move(again->state);
     batch.Put(kIdempotencyCf, record_key, record->SerializeAsString());
     if (Status s = store_.Write(batch); !s.ok()) return s;
@@ -175,6 +207,7 @@ Result<std::string> Intake::Idempotent(const std::string& partner, const std::st
   if (Status s = store_.Write(pending); !s.ok()) return s;
   if (Status s = Publish(prepared->event, deadline); !s.ok()) return s;
   record.set_done(true);
+  record.clear_event();  // published: only the answer is needed from now on
   store::WriteBatch done = std::move(prepared->state);
   done.Put(kIdempotencyCf, record_key, record.SerializeAsString());
   if (Status s = store_.Write(done); !s.ok()) return s;
@@ -198,46 +231,211 @@ Result<std::optional<storage::ClaimRecord>> Intake::LoadClaim(const std::string&
   return std::optional<storage::ClaimRecord>(std::move(record).value());
 }
 
+Result<Intake::Prepared> Intake::PrepareEnroll(const std::string& partner,
+                                               const api::EnrollMemberRequest& request,
+                                               const ValidEnrollment& valid,
+                                               const std::string& member,
+                                               std::chrono::milliseconds budget) {
+  ev::PersonalData personal;
+  personal.set_resident_id_number(valid.resident_id.number);
+  personal.set_name(request.name());
+  personal.set_phone(request.phone());
+  personal.set_bank_card_number(request.bank_card_number());
+  personal.set_bank_name(request.bank_name());
+  Result<ev::SealedPersonalData> sealed =
+      vault_.Seal(member, personal.SerializeAsString(), "MemberEnrolled.personal_data", budget);
+  if (!sealed.ok()) return sealed.status();
+  ev::MemberEnrolled enrolled;
+  enrolled.set_member_id(member);
+  enrolled.set_gender(request.gender());
+  enrolled.set_birth_date(valid.resident_id.birth_date.ToString());
+  enrolled.set_occupation(request.occupation());
+  enrolled.set_plan_year(request.plan_year());
+  enrolled.set_start_date(request.start_date());
+  enrolled.set_partner_id(partner);
+  *enrolled.mutable_personal_data() = std::move(sealed).value();
+  enrolled.set_bank_card_last4(identity::CardLast4(request.bank_card_number()));
+  Prepared p;
+  p.event = NewEvent(partner, "EnrollMember", request.idempotency_key(), member,
+                     codec::kMemberEnrolled, enrolled);
+  api::EnrollMemberResponse r;
+  r.set_member_id(member);
+  r.set_event_id(p.event.event_id());
+  p.response = r.SerializeAsString();
+  p.state.Put(kMembersCf, Join(member, partner), "");
+  return p;
+}
+
 Result<api::EnrollMemberResponse> Intake::Enroll(const std::string& partner,
                                                  const api::EnrollMemberRequest& request,
                                                  Deadline deadline) {
-  const std::string& key = request.idempotency_key();
-  Result<std::string> response = Idempotent(
-      partner, "EnrollMember", key, request, deadline,
-      [&](std::chrono::milliseconds budget) -> Result<Prepared> {
-        Result<ValidEnrollment> valid = ValidateEnroll(request, clock_.Today());
-        if (!valid.ok()) return valid.status();
-        const std::string member = vault_.MemberId(valid->resident_id.number);
-        ev::PersonalData personal;
-        personal.set_resident_id_number(valid->resident_id.number);
-        personal.set_name(request.name());
-        personal.set_phone(request.phone());
-        personal.set_bank_card_number(request.bank_card_number());
-        personal.set_bank_name(request.bank_name());
-        Result<ev::SealedPersonalData> sealed = vault_.Seal(member, personal.SerializeAsString(),
-                                                            "MemberEnrolled.personal_data", budget);
-        if (!sealed.ok()) return sealed.status();
-        ev::MemberEnrolled enrolled;
-        enrolled.set_member_id(member);
-        enrolled.set_gender(request.gender());
-        enrolled.set_birth_date(valid->resident_id.birth_date.ToString());
-        enrolled.set_occupation(request.occupation());
-        enrolled.set_plan_year(request.plan_year());
-        enrolled.set_start_date(request.start_date());
-        enrolled.set_partner_id(partner);
-        *enrolled.mutable_personal_data() = std::move(sealed).value();
-        enrolled.set_bank_card_last4(identity::CardLast4(request.bank_card_number()));
-        Prepared p;
-        p.event = NewEvent(partner, "EnrollMember", key, member, codec::kMemberEnrolled, enrolled);
-        api::EnrollMemberResponse r;
-        r.set_member_id(member);
-        r.set_event_id(p.event.event_id());
-        p.response = r.SerializeAsString();
-        p.state.Put(kMembersCf, Join(member, partner), "");
-        return p;
-      });
+  Result<std::string> response =
+      Idempotent(partner, "EnrollMember", request.idempotency_key(), request, deadline,
+                 [&](std::chrono::milliseconds budget) -> Result<Prepared> {
+                   Result<ValidEnrollment> valid = ValidateEnroll(request, clock_.Today());
+                   if (!valid.ok()) return valid.status();
+                   return PrepareEnroll(partner, request, *valid,
+                                        vault_.MemberId(valid->resident_id.number), budget);
+                 });
   if (!response.ok()) return response.status();
   return ParseAs<api::EnrollMemberResponse>(*response, "response");
+}
+
+std::vector<Result<api::EnrollMemberResponse>> Intake::EnrollAll(
+    const std::string& partner, const std::vector<api::EnrollMemberRequest>& requests,
+    Deadline deadline) {
+  std::unique_ptr<StagedEnrollments> staged = StageEnrollments(partner, requests, deadline);
+  PublishStaged(*staged);
+  std::vector<size_t> alone = staged->alone;
+  std::sort(alone.begin(), alone.end());
+  for (size_t i : alone) staged->out[i] = Enroll(partner, requests[i], deadline);
+  return std::move(staged->out);
+}
+
+std::unique_ptr<StagedEnrollments> Intake::StageEnrollments(
+    const std::string& partner, const std::vector<api::EnrollMemberRequest>& requests,
+    Deadline deadline) {
+  const std::string method = "EnrollMember";
+  auto staged = std::make_unique<StagedEnrollments>();
+  std::vector<Result<api::EnrollMemberResponse>>& out = staged->out;
+  out.reserve(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) out.emplace_back(Internal("not answered"));
+  auto answer_all = [&](const std::vector<size_t>& indices, const Status& s) {
+    for (size_t i : indices) out[i] = s;
+  };
+
+  // The records this window handles, one per key. A key repeated in the window, and a key whose
+  // record is pending from an earlier attempt, are left to be enrolled alone.
+  std::vector<size_t> window;
+  std::vector<std::string> keys;
+  std::set<std::string> seen;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if (Status s = KeyFormat(requests[i].idempotency_key()); !s.ok()) {
+      out[i] = s;
+      continue;
+    }
+    std::string record_key = Join(partner, requests[i].idempotency_key());
+    if (!seen.insert(record_key).second) {
+      staged->alone.push_back(i);
+      continue;
+    }
+    window.push_back(i);
+    keys.push_back(std::move(record_key));
+  }
+  Result<std::chrono::milliseconds> budget = Budget(deadline);
+  if (!budget.ok()) {
+    answer_all(window, budget.status());
+    answer_all(staged->alone, budget.status());
+    staged->alone.clear();
+    return staged;
+  }
+  staged->budget = *budget;
+  if (!key_locks_.LockAll(keys, deadline)) {
+    answer_all(window, KeyBusy());
+    answer_all(staged->alone, KeyBusy());
+    staged->alone.clear();
+    return staged;
+  }
+  staged->held = std::make_unique<HeldKeys>(key_locks_, keys);
+
+  // New records: validated, then their members' keys, then sealed and recorded pending.
+  std::vector<size_t> fresh;
+  std::vector<std::string> fresh_keys, fresh_hashes, members;
+  std::vector<ValidEnrollment> fresh_valid;
+  for (size_t w = 0; w < window.size(); ++w) {
+    const size_t i = window[w];
+    const api::EnrollMemberRequest& request = requests[i];
+    std::string request_hash = RequestHash(request);
+    Result<std::optional<std::string>> found = store_.Get(kIdempotencyCf, keys[w]);
+    if (!found.ok()) {
+      out[i] = found.status();
+      continue;
+    }
+    if (found->has_value()) {
+      Result<storage::IdempotencyRecord> record =
+          ParseAs<storage::IdempotencyRecord>(**found, "idempotency record");
+      if (!record.ok()) {
+        out[i] = record.status();
+      } else if (record->method() != method || record->request_sha256() != request_hash) {
+        out[i] = KeyReused(request.idempotency_key(), method, *record);
+      } else if (record->done()) {
+        out[i] = ParseAs<api::EnrollMemberResponse>(record->response(), "response");
+      } else {
+        staged->alone.push_back(i);
+      }
+      continue;
+    }
+    Result<ValidEnrollment> valid = ValidateEnroll(request, clock_.Today());
+    if (!valid.ok()) {
+      out[i] = valid.status();
+      continue;
+    }
+    fresh.push_back(i);
+    fresh_keys.push_back(keys[w]);
+    fresh_hashes.push_back(std::move(request_hash));
+    members.push_back(vault_.MemberId(valid->resident_id.number));
+    fresh_valid.push_back(std::move(valid).value());
+  }
+  if (Status s = vault_.PrepareKeys(members, *budget); !s.ok()) {
+    const bool kafka =
+        s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kDeadlineExceeded;
+    answer_all(fresh, kafka ? PublishFailure(s, *budget) : s);
+    fresh.clear();
+  }
+
+  store::WriteBatch pending;
+  for (size_t f = 0; f < fresh.size(); ++f) {
+    Result<Prepared> p =
+        PrepareEnroll(partner, requests[fresh[f]], fresh_valid[f], members[f], *budget);
+    if (!p.ok()) {
+      out[fresh[f]] = p.status();
+      continue;
+    }
+    storage::IdempotencyRecord record;
+    record.set_method(method);
+    record.set_request_sha256(std::move(fresh_hashes[f]));
+    record.set_event(p->event.SerializeAsString());
+    record.set_response(std::move(p->response));
+    record.set_recorded_on(clock_.Today().ToString());
+    pending.Put(kIdempotencyCf, fresh_keys[f], record.SerializeAsString());
+    staged->index.push_back(fresh[f]);
+    staged->record_keys.push_back(std::move(fresh_keys[f]));
+    staged->records.push_back(std::move(record));
+    staged->events.push_back(std::move(p->event));
+    staged->states.push_back(std::move(p->state));
+  }
+  if (Status s = store_.Write(pending); !s.ok()) {
+    answer_all(staged->index, s);
+    staged->index.clear();
+  }
+  return staged;
+}
+
+void Intake::PublishStaged(StagedEnrollments& staged) {
+  if (!staged.index.empty()) {
+    const std::vector<Status> published = log_.AppendAll(staged.events, staged.budget);
+    store::WriteBatch done;
+    for (size_t k = 0; k < staged.index.size(); ++k) {
+      const size_t i = staged.index[k];
+      if (!published[k].ok()) {
+        staged.out[i] = PublishFailure(published[k], staged.budget);
+        continue;
+      }
+      staged.records[k].set_done(true);
+      staged.records[k].clear_event();
+      done.Append(staged.states[k]);
+      done.Put(kIdempotencyCf, staged.record_keys[k], staged.records[k].SerializeAsString());
+      staged.out[i] = ParseAs<api::EnrollMemberResponse>(staged.records[k].response(), "response");
+    }
+    if (Status s = store_.Write(done); !s.ok()) {
+      // Acknowledged but not marked done: the records stay pending, and a retry publishes the
+      // same events again (the same ids), so the caller may retry.
+      for (size_t k = 0; k < staged.index.size(); ++k) {
+        if (published[k].ok()) staged.out[staged.index[k]] = s;
+      }
+    }
+  }
+  staged.held.reset();
 }
 
 Result<api::TerminateMemberResponse> Intake::Terminate(const std::string& partner,
@@ -482,7 +680,7 @@ Result<size_t> Intake::PurgeIdempotencyKeys() {
   size_t purged = 0;
   std::string begin;
   for (;;) {
-    // One chunk of candidates, then each deleted under its key's lock, one batch per lock.
+    // One chunk of candidates, then deleted under their keys' locks in one batch.
     std::vector<std::string> candidates;
     bool more = false;
     Status s =
@@ -496,15 +694,14 @@ Result<size_t> Intake::PurgeIdempotencyKeys() {
           return true;
         });
     if (!s.ok()) return s;
-    std::map<std::timed_mutex*, std::vector<const std::string*>> by_lock;
-    for (const std::string& k : candidates) by_lock[&KeyLock(k)].push_back(&k);
-    for (auto& [mu, keys] : by_lock) {
-      std::lock_guard<std::timed_mutex> lock(*mu);
+    if (!candidates.empty()) {
+      key_locks_.LockAll(candidates, kNoDeadline);
+      HeldKeys held(key_locks_, candidates);
       store::WriteBatch batch;
-      for (const std::string* k : keys) {
-        Result<std::optional<std::string>> now = store_.Get(kIdempotencyCf, *k);
+      for (const std::string& k : candidates) {
+        Result<std::optional<std::string>> now = store_.Get(kIdempotencyCf, k);
         if (!now.ok()) return now.status();
-        if (now->has_value() && expired(**now)) batch.Delete(kIdempotencyCf, *k);
+        if (now->has_value() && expired(**now)) batch.Delete(kIdempotencyCf, k);
       }
       if (Status w = store_.Write(batch); !w.ok()) return w;
       purged += batch.size();

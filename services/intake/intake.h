@@ -1,10 +1,13 @@
 #pragma once
 
-#include <array>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "libs/base/status.h"
 #include "libs/store/state_store.h"
@@ -12,6 +15,7 @@
 #include "mutualaid/intake/v1/intake.pb.h"
 #include "mutualaid/intake/v1/storage.pb.h"
 #include "services/intake/ports.h"
+#include "services/intake/validation.h"
 
 namespace claims::intake {
 
@@ -35,6 +39,51 @@ inline constexpr Deadline kNoDeadline = Deadline::max();
 
 // The API promises that idempotency keys are kept at least this long.
 inline constexpr int kMinIdempotencyRetentionDays = 7;
+
+// Exclusive use of idempotency record keys (partner \0 key): a call holds its key, a bulk
+// window all of its keys, while it reads, records and publishes. Only calls with a common key
+// wait for each other. Thread-safe.
+class KeyLocks {
+ public:
+  // Takes every key of `keys` at once, waiting while any of them is held, but not past
+  // `deadline`: false then, and nothing is taken. `keys` must not repeat a key.
+  bool LockAll(const std::vector<std::string>& keys, Deadline deadline);
+  void UnlockAll(const std::vector<std::string>& keys);
+
+ private:
+  std::mutex mu_;
+  std::condition_variable released_;
+  std::set<std::string> held_;
+};
+
+// Keys of KeyLocks held (taken with LockAll) until it goes.
+class HeldKeys {
+ public:
+  HeldKeys(KeyLocks& locks, std::vector<std::string> keys)
+      : locks_(locks), keys_(std::move(keys)) {}
+  ~HeldKeys() { locks_.UnlockAll(keys_); }
+  HeldKeys(const HeldKeys&) = delete;
+  HeldKeys& operator=(const HeldKeys&) = delete;
+
+ private:
+  KeyLocks& locks_;
+  std::vector<std::string> keys_;
+};
+
+// A window of enrollments staged by Intake::StageEnrollments, for Intake::PublishStaged.
+struct StagedEnrollments {
+  // One result per request, in order; those of `alone` are not answered by Intake.
+  std::vector<Result<api::EnrollMemberResponse>> out;
+  std::vector<size_t> alone;
+  // What Intake keeps until the window is published.
+  std::chrono::milliseconds budget{0};
+  std::unique_ptr<HeldKeys> held;
+  std::vector<size_t> index;  // of each staged record in `out`
+  std::vector<std::string> record_keys;
+  std::vector<api::storage::IdempotencyRecord> records;
+  std::vector<mutualaid::events::v1::Envelope> events;
+  std::vector<store::WriteBatch> states;
+};
 
 struct IntakeOptions {
   std::string plan_id = "six-guarantees-v1";  // the plan new claims and appeals name
@@ -68,6 +117,27 @@ class Intake {
   Result<api::EnrollMemberResponse> Enroll(const std::string& partner,
                                            const api::EnrollMemberRequest& request,
                                            Deadline deadline = kNoDeadline);
+  // Enrolls many members as Enroll enrolls each one (its own idempotency key, validation and
+  // answer, in order), with one store write and one Kafka round trip for the lot: the members'
+  // new keys first, then all the events in flight together. A bad record is refused alone. A
+  // record whose event Kafka did not acknowledge answers UNAVAILABLE or DEADLINE_EXCEEDED and
+  // stays recorded as pending, so a retry with its key publishes the very same event.
+  std::vector<Result<api::EnrollMemberResponse>> EnrollAll(
+      const std::string& partner, const std::vector<api::EnrollMemberRequest>& requests,
+      Deadline deadline = kNoDeadline);
+
+  // EnrollAll in two halves, so that a caller may stage one window while the previous one is
+  // being published. StageEnrollments takes the records' idempotency keys, answers the records
+  // it can answer at once (refused, repeated), records the members' new keys and the new records
+  // as pending, and holds the keys; PublishStaged publishes the staged events, records them done,
+  // answers them and releases the keys. Windows published one after another are published in
+  // order. Records StageEnrollments leaves to be enrolled one by one (a key repeated in the
+  // window, a record pending from an earlier attempt) are listed in `alone`: the caller enrolls
+  // them with Enroll once no staged window of its holds keys.
+  std::unique_ptr<StagedEnrollments> StageEnrollments(
+      const std::string& partner, const std::vector<api::EnrollMemberRequest>& requests,
+      Deadline deadline);
+  void PublishStaged(StagedEnrollments& staged);
   Result<api::TerminateMemberResponse> Terminate(const std::string& partner,
                                                  const api::TerminateMemberRequest& request,
                                                  Deadline deadline = kNoDeadline);
@@ -115,6 +185,8 @@ class Intake {
   // How long the call may still wait for Kafka: the publish timeout, cut to what is left before
   // `deadline`. DEADLINE_EXCEEDED when nothing is left.
   Result<std::chrono::milliseconds> Budget(Deadline deadline) const;
+  // What the caller sees when appending failed with `s` within `budget`.
+  Status PublishFailure(const Status& s, std::chrono::milliseconds budget) const;
   // Appends `event`, waiting at most Budget(deadline); maps failures to what the caller sees.
   Status Publish(const mutualaid::events::v1::Envelope& event, Deadline deadline);
   // Whether `member` was enrolled through `partner`.
@@ -124,15 +196,19 @@ class Intake {
                                            const std::string& key, const std::string& member,
                                            const std::string& type,
                                            const google::protobuf::MessageLite& payload);
-  // The lock serializing calls with one idempotency record key (partner \0 key).
-  std::timed_mutex& KeyLock(const std::string& record_key);
+  // Prepares the MemberEnrolled event of `request`, already validated as `valid`, for the member
+  // `member`, with its answer and state.
+  Result<Prepared> PrepareEnroll(const std::string& partner,
+                                 const api::EnrollMemberRequest& request,
+                                 const ValidEnrollment& valid, const std::string& member,
+                                 std::chrono::milliseconds budget);
 
   IntakeOptions options_;
   store::StateStore& store_;
   EventLog& log_;
   MemberVault& vault_;
   const BusinessClock& clock_;
-  std::array<std::timed_mutex, 64> key_locks_;
+  KeyLocks key_locks_;
 };
 
 // The claim id a partner's submission gets: deterministic from (partner, idempotency key).

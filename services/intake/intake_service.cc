@@ -1,5 +1,8 @@
 #include "services/intake/intake_service.h"
 
+#include <future>
+#include <map>
+#include <optional>
 #include <thread>
 
 #include "libs/rpc/auth.h"
@@ -22,6 +25,16 @@ bool IsFinal(const api::Claim& claim) {
   return claim.status() == api::PAID || claim.status() == api::PAYMENT_FAILED;
 }
 
+// BulkEnroll enrolls this many records at a time (one Kafka round trip for them all).
+constexpr size_t kBulkWindow = 2048;
+// BulkEnroll stops once more records than this were refused (the response stays small).
+constexpr int32_t kMaxBulkRefusals = 1000;
+
+// A record refused for its content (not to be resent as it is).
+bool IsRefusal(const Status& s) {
+  return s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kAlreadyExists;
+}
+
 // A watch ends at the latest after this long; the client may watch again.
 constexpr auto kMaxWatch = std::chrono::hours(1);
 constexpr auto kWatchPoll = std::chrono::milliseconds(100);
@@ -37,7 +50,7 @@ Deadline DeadlineOf(const grpc::ServerContext& context) {
 }
 
 Result<std::string> IntakeService::Partner(const grpc::ServerContext& context) const {
-  Result<rpc::Caller> caller = rpc::Authenticate(context, insecure_dev_);
+  Result<rpc::Caller> caller = rpc::Authenticate(context, auth_);
   if (!caller.ok()) return caller.status();
   if (Status s = rpc::Require(*caller, rpc::Role::kPartner); !s.ok()) return s;
   return caller->id;
@@ -56,36 +69,115 @@ grpc::Status IntakeService::BulkEnroll(grpc::ServerContext* context,
                                        api::BulkEnrollResponse* response) {
   Result<std::string> partner = Partner(*context);
   if (!partner.ok()) return rpc::ToGrpc(partner.status());
-  api::EnrollMemberRequest request;
-  int index = 0;
-  while (reader->Read(&request)) {
-    if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
-    api::BulkEnrollResponse::RecordResult* result = response->add_results();
-    result->set_index(index++);
-    Result<api::EnrollMemberResponse> enrolled =
-        intake_.Enroll(*partner, request, DeadlineOf(*context));
-    if (enrolled.ok()) {
-      result->set_member_id(enrolled->member_id());
-      result->set_event_id(enrolled->event_id());
-      response->set_accepted(response->accepted() + 1);
+  const Deadline deadline = DeadlineOf(*context);
+  // Records not accepted, by stream index; records left to be enrolled alone.
+  std::map<int32_t, Status> failed;
+  std::map<int32_t, api::EnrollMemberRequest> alone;
+  int32_t accepted = 0;
+  auto tally = [&](StagedEnrollments& window, int32_t first,
+                   std::vector<api::EnrollMemberRequest>& requests) {
+    for (size_t k : window.alone) window.out[k] = Status(StatusCode::kAborted, "alone");
+    for (size_t k : window.alone) alone.emplace(first + static_cast<int32_t>(k), requests[k]);
+    for (size_t k = 0; k < window.out.size(); ++k) {
+      const Result<api::EnrollMemberResponse>& r = window.out[k];
+      if (r.ok()) {
+        ++accepted;
+      } else if (r.status().code() != StatusCode::kAborted) {
+        failed.emplace(first + static_cast<int32_t>(k), r.status());
+      }
+    }
+  };
+  // Stops reading once a record failed for a reason other than its content, or too many were
+  // refused.
+  auto must_stop = [&] {
+    int32_t refused = 0;
+    for (const auto& [index, s] : failed) {
+      if (!IsRefusal(s) || ++refused > kMaxBulkRefusals) return true;
+    }
+    return false;
+  };
+
+  // One window is staged (read, checked, sealed, recorded pending) while the previous one is
+  // published; windows are published one after another, in stream order.
+  struct InFlight {
+    std::unique_ptr<StagedEnrollments> staged;
+    std::vector<api::EnrollMemberRequest> requests;
+    int32_t first = 0;
+    std::future<void> published;
+  };
+  std::optional<InFlight> in_flight;
+  auto finish = [&] {
+    if (!in_flight.has_value()) return;
+    in_flight->published.get();
+    tally(*in_flight->staged, in_flight->first, in_flight->requests);
+    in_flight.reset();
+  };
+  int32_t next = 0;
+  bool more = true;
+  while (more && !must_stop()) {
+    std::vector<api::EnrollMemberRequest> window;
+    window.reserve(kBulkWindow);
+    api::EnrollMemberRequest request;
+    while (window.size() < kBulkWindow && (more = reader->Read(&request))) {
+      window.push_back(std::move(request));
+    }
+    if (window.empty()) break;
+    if (context->IsCancelled()) {
+      finish();
+      return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+    }
+    std::unique_ptr<StagedEnrollments> staged =
+        intake_.StageEnrollments(*partner, window, deadline);
+    finish();
+    const int32_t first = next;
+    next += static_cast<int32_t>(window.size());
+    in_flight.emplace(InFlight{std::move(staged), std::move(window), first, {}});
+    in_flight->published = std::async(
+        std::launch::async, [this, s = in_flight->staged.get()] { intake_.PublishStaged(*s); });
+  }
+  finish();
+  // No window holds keys any more: the records left alone now, in stream order.
+  for (auto& [index, request] : alone) {
+    if (must_stop()) {
+      failed.emplace(index, Status(StatusCode::kAborted, "not enrolled: the call stopped first"));
       continue;
     }
-    response->set_refused(response->refused() + 1);
-    if (enrolled.status().code() == StatusCode::kUnavailable ||
-        enrolled.status().code() == StatusCode::kDeadlineExceeded) {
-      // The cluster is down or the time is up: stop here rather than refuse every remaining
-      // record one by one.
-      return rpc::ToGrpc(
-          Status(enrolled.status().code(), "stopped at record " + std::to_string(index - 1) + ": " +
-                                               enrolled.status().message() +
-                                               "; records before it are recorded, resend from it"));
+    Result<api::EnrollMemberResponse> r = intake_.Enroll(*partner, request, deadline);
+    if (r.ok()) {
+      ++accepted;
+    } else {
+      failed.emplace(index, r.status());
     }
-    result->set_error(enrolled.status().message());
-    for (const FieldViolation& v : enrolled.status().violations()) {
-      api::FieldViolation* out = result->add_violations();
+  }
+
+  response->set_accepted(accepted);
+  int32_t refused = 0;
+  for (const auto& [index, s] : failed) {
+    if (!IsRefusal(s) || refused == kMaxBulkRefusals) {
+      response->set_stopped(true);
+      response->set_resend_from(index);
+      response->set_stop_reason(IsRefusal(s) ? "more than " + std::to_string(kMaxBulkRefusals) +
+                                                   " records refused"
+                                             : s.ToString());
+      break;
+    }
+    ++refused;
+    api::BulkEnrollResponse::Refusal* refusal = response->add_refusals();
+    refusal->set_index(index);
+    refusal->set_code(static_cast<int32_t>(rpc::ToGrpc(s).error_code()));
+    refusal->set_message(s.message());
+    for (const FieldViolation& v : s.violations()) {
+      api::FieldViolation* out = refusal->add_violations();
       out->set_field(v.field);
       out->set_description(v.description);
     }
+  }
+  response->set_refused(refused);
+  if (!response->stopped() && more) {
+    // Reading stopped early for refusals beyond those answered: resend from the next unread.
+    response->set_stopped(true);
+    response->set_resend_from(next);
+    response->set_stop_reason("more than " + std::to_string(kMaxBulkRefusals) + " records refused");
   }
   return grpc::Status::OK;
 }
@@ -153,7 +245,7 @@ grpc::Status IntakeService::WatchClaim(grpc::ServerContext* context,
 grpc::Status IntakeAdminService::EraseMember(grpc::ServerContext* context,
                                              const api::EraseMemberRequest* request,
                                              api::EraseMemberResponse* response) {
-  Result<rpc::Caller> caller = rpc::Authenticate(*context, insecure_dev_);
+  Result<rpc::Caller> caller = rpc::Authenticate(*context, auth_);
   if (!caller.ok()) return rpc::ToGrpc(caller.status());
   if (Status s = rpc::Require(*caller, rpc::Role::kOperator); !s.ok()) return rpc::ToGrpc(s);
   Result<api::EraseMemberResponse> erased = intake_.EraseMember(*request, DeadlineOf(*context));

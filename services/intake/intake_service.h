@@ -1,5 +1,6 @@
 #pragma once
 
+#include "libs/rpc/auth.h"
 #include "mutualaid/intake/v1/admin.grpc.pb.h"
 #include "mutualaid/intake/v1/intake.grpc.pb.h"
 #include "services/intake/intake.h"
@@ -10,11 +11,13 @@ namespace claims::intake {
 // none.
 Deadline DeadlineOf(const grpc::ServerContext& context);
 
-// The gRPC face of Intake: authenticates the partner, calls the logic with the call's deadline,
-// translates the status. Nothing else happens here.
+// The gRPC face of Intake: authenticates the partner (rpc::Authenticate with `auth`), calls the
+// logic with the call's deadline, translates the status. Nothing else happens here.
 class IntakeService final : public api::IntakeService::Service {
  public:
-  IntakeService(Intake& intake, bool insecure_dev) : intake_(intake), insecure_dev_(insecure_dev) {}
+  IntakeService(Intake& intake, rpc::AuthOptions auth) : intake_(intake), auth_(auth) {}
+  IntakeService(Intake& intake, bool insecure_dev)
+      : IntakeService(intake, rpc::AuthOptions{.insecure_dev = insecure_dev}) {}
 
   grpc::Status EnrollMember(grpc::ServerContext* context, const api::EnrollMemberRequest* request,
                             api::EnrollMemberResponse* response) override;
@@ -39,22 +42,23 @@ class IntakeService final : public api::IntakeService::Service {
   Result<std::string> Partner(const grpc::ServerContext& context) const;
 
   Intake& intake_;
-  bool insecure_dev_;
+  rpc::AuthOptions auth_;
 };
 
 // The operator face of Intake (admin.proto): authenticates an operator, calls the logic with the
 // call's deadline, translates the status.
 class IntakeAdminService final : public api::IntakeAdminService::Service {
  public:
+  IntakeAdminService(Intake& intake, rpc::AuthOptions auth) : intake_(intake), auth_(auth) {}
   IntakeAdminService(Intake& intake, bool insecure_dev)
-      : intake_(intake), insecure_dev_(insecure_dev) {}
+      : IntakeAdminService(intake, rpc::AuthOptions{.insecure_dev = insecure_dev}) {}
 
   grpc::Status EraseMember(grpc::ServerContext* context, const api::EraseMemberRequest* request,
                            api::EraseMemberResponse* response) override;
 
  private:
   Intake& intake_;
-  bool insecure_dev_;
+  rpc::AuthOptions auth_;
 };
 
 }  // namespace claims::intake

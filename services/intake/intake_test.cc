@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -538,7 +539,9 @@ TEST_F(IntakeTest, ListsClaimsPageByPage) {
   EXPECT_EQ(other.claims_size(), 0);
 }
 
-TEST_F(IntakeTest, BulkEnrollAnswersEveryRecord) {
+TEST_F(IntakeTest, BulkEnrollAcceptsGoodRecordsAndRefusesBadOnesWithTheirViolations) {
+  // The first key is already taken by another enrollment.
+  EnrollOk("P1", "bulk-0", ResidentId("19700101", false, "99"));
   grpc::ClientContext context;
   context.AddMetadata(rpc::kPrincipalHeader, "partner:P1");
   api::BulkEnrollResponse response;
@@ -550,13 +553,111 @@ TEST_F(IntakeTest, BulkEnrollAnswersEveryRecord) {
     if (i == 7) r.set_bank_card_number("1");  // one bad record
     ASSERT_TRUE(writer->Write(r));
   }
+  // A record repeated in the stream (same key, same body) answers the same, publishing nothing.
+  api::EnrollMemberRequest repeat =
+      Enrollment("bulk-3", ResidentId("19900512", false, std::to_string(13)));
+  ASSERT_TRUE(writer->Write(repeat));
   writer->WritesDone();
   ASSERT_TRUE(writer->Finish().ok());
   EXPECT_EQ(response.accepted(), 19);
-  EXPECT_EQ(response.refused(), 1);
-  ASSERT_EQ(response.results_size(), 20);
-  EXPECT_EQ(response.results(7).violations(0).field(), "bank_card_number");
-  EXPECT_EQ(ReadTopic(kIntakeTopic, 19).size(), 19u);
+  EXPECT_EQ(response.refused(), 2);
+  EXPECT_FALSE(response.stopped());
+  ASSERT_EQ(response.refusals_size(), 2);
+  EXPECT_EQ(response.refusals(0).index(), 0);
+  EXPECT_EQ(response.refusals(0).code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_NE(response.refusals(0).message().find("'bulk-0'"), std::string::npos);
+  EXPECT_EQ(response.refusals(1).index(), 7);
+  EXPECT_EQ(response.refusals(1).code(), grpc::StatusCode::INVALID_ARGUMENT);
+  ASSERT_EQ(response.refusals(1).violations_size(), 1);
+  EXPECT_EQ(response.refusals(1).violations(0).field(), "bank_card_number");
+  EXPECT_EQ(ReadTopic(kIntakeTopic, 19).size(), 19u);  // the first enrollment and 18
+
+  // An accepted record's member id: EnrollMember with its key and body, publishing nothing.
+  api::EnrollMemberRequest third =
+      Enrollment("bulk-3", ResidentId("19900512", false, std::to_string(13)));
+  api::EnrollMemberResponse member;
+  ASSERT_TRUE(stub_->EnrollMember(As("partner:P1").get(), third, &member).ok());
+  EXPECT_EQ(member.member_id().size(), 64u);
+  EXPECT_EQ(Sample("claims_intake_events_published_total{type=\"mutualaid.events.v1."
+                   "MemberEnrolled\"}"),
+            19);
+}
+
+TEST_F(IntakeTest, BulkEnrollOfTwentyThousandMembersAnswersCompactly) {
+  constexpr int kMembers = 20000;
+  grpc::ClientContext context;
+  context.AddMetadata(rpc::kPrincipalHeader, "partner:P1");
+  context.set_deadline(std::chrono::system_clock::now() + 120s);
+  api::BulkEnrollResponse response;
+  auto writer = stub_->BulkEnroll(&context, &response);
+  for (int i = 0; i < kMembers; ++i) {
+    // Distinct ID numbers: birth dates over 60 years, sequence numbers 10-99.
+    const Date birth = Date::Parse("1960-01-01")->AddDays(i / 90);
+    std::string yyyymmdd = birth.ToString();
+    yyyymmdd.erase(std::remove(yyyymmdd.begin(), yyyymmdd.end(), '-'), yyyymmdd.end());
+    api::EnrollMemberRequest r = Enrollment(
+        "season-" + std::to_string(i), ResidentId(yyyymmdd, false, std::to_string(10 + i % 90)));
+    ASSERT_TRUE(writer->Write(r)) << i;
+  }
+  writer->WritesDone();
+  const grpc::Status s = writer->Finish();
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(response.accepted(), kMembers);
+  EXPECT_EQ(response.refused(), 0);
+  EXPECT_FALSE(response.stopped()) << response.stop_reason();
+  EXPECT_LT(response.ByteSizeLong(), 64u);
+  EXPECT_EQ(ReadTopic(kIntakeTopic, kMembers).size(), static_cast<size_t>(kMembers));
+  EXPECT_EQ(ReadTopic(kKeyTopic, kMembers).size(), static_cast<size_t>(kMembers));
+}
+
+TEST_F(IntakeTest, BulkEnrollStopsWhenTheClusterIsDownAndTheResentRecordsAreRecordedOnce) {
+  auto records = [&] {
+    std::vector<api::EnrollMemberRequest> out;
+    for (int i = 0; i < 10; ++i) {
+      out.push_back(Enrollment("bulk-" + std::to_string(i),
+                               ResidentId("19900512", false, std::to_string(10 + i))));
+    }
+    return out;
+  };
+  auto send = [&](const std::vector<api::EnrollMemberRequest>& rs, int from) {
+    grpc::ClientContext context;
+    context.AddMetadata(rpc::kPrincipalHeader, "partner:P1");
+    context.set_deadline(std::chrono::system_clock::now() + 20s);
+    api::BulkEnrollResponse response;
+    auto writer = stub_->BulkEnroll(&context, &response);
+    for (size_t i = from; i < rs.size(); ++i) {
+      if (!writer->Write(rs[i])) break;
+    }
+    writer->WritesDone();
+    const grpc::Status s = writer->Finish();
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return response;
+  };
+  for (int b = 1; b <= 3; ++b) (void)broker_->Control("broker-down " + std::to_string(b));
+  const api::BulkEnrollResponse down = send(records(), 0);
+  EXPECT_TRUE(down.stopped());
+  EXPECT_EQ(down.resend_from(), 0);
+  EXPECT_EQ(down.accepted(), 0);
+  EXPECT_EQ(down.refused(), 0);
+  EXPECT_EQ(down.stop_reason().rfind("UNAVAILABLE", 0), 0u) << down.stop_reason();
+  for (int b = 1; b <= 3; ++b) (void)broker_->Control("broker-up " + std::to_string(b));
+  api::BulkEnrollResponse up;
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    up = send(records(), 0);
+    if (!up.stopped()) break;
+    std::this_thread::sleep_for(500ms);
+  }
+  EXPECT_FALSE(up.stopped()) << up.stop_reason();
+  EXPECT_EQ(up.accepted(), 10);
+  // However many times the bytes were sent, each record is one event: one id, the same bytes.
+  std::map<std::string, std::string> by_id;
+  for (const bus::Message& m : ReadTopic(kIntakeTopic, 10)) {
+    auto [it, inserted] = by_id.emplace(*bus::FindHeader(m.headers, "event-id"), m.value);
+    if (!inserted) {
+      EXPECT_EQ(it->second, m.value);
+    }
+  }
+  EXPECT_EQ(by_id.size(), 10u);
 }
 
 TEST_F(IntakeTest, NoPlaintextIdentityInTopicsOrStore) {

@@ -4,11 +4,13 @@
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "libs/bus/consumer.h"
 #include "libs/bus/producer.h"
 #include "libs/crypto/keys.h"
+#include "libs/rpc/auth.h"
 #include "libs/rpc/server.h"
 #include "libs/rpc/server_metrics.h"
 #include "libs/runtime/flags.h"
@@ -45,6 +47,15 @@ Status Declare(runtime::FlagSet& flags) {
        FlagKind::kInt, "8"},
       {"idempotency-purge-interval", "How often expired idempotency keys are purged.",
        FlagKind::kDurationMs, "1h"},
+      {"bearer-tokens-file",
+       "File of lines '<sha256 hex of a token> <principal>': callers may then name themselves "
+       "with 'authorization: Bearer <token>' over TLS instead of a client certificate "
+       "(--tls-client-ca becomes optional).",
+       FlagKind::kString, ""},
+      {"max-message-bytes",
+       "Largest request message accepted (each record of a BulkEnroll stream); larger ones fail "
+       "with RESOURCE_EXHAUSTED.",
+       FlagKind::kInt, "4194304"},
   };
   for (const runtime::FlagSpec& spec : specs) {
     if (Status s = flags.Add(spec); !s.ok()) return s;
@@ -90,6 +101,22 @@ int Run(int argc, char** argv) {
   if (flags->Duration("idempotency-purge-interval").count() <= 0) {
     std::fprintf(stderr, "intake: --idempotency-purge-interval must be positive\n");
     return 2;
+  }
+  const int64_t max_message_bytes = flags->Int("max-message-bytes");
+  if (max_message_bytes < 1024 || max_message_bytes > (int64_t{1} << 30)) {
+    std::fprintf(stderr, "intake: --max-message-bytes must be 1024-1073741824, got %lld\n",
+                 static_cast<long long>(max_message_bytes));
+    return 2;
+  }
+  std::optional<rpc::BearerTokens> bearer_tokens;
+  if (const std::string path = flags->String("bearer-tokens-file"); !path.empty()) {
+    Result<rpc::BearerTokens> tokens = rpc::BearerTokens::FromFile(path);
+    if (!tokens.ok()) {
+      std::fprintf(stderr, "intake: --bearer-tokens-file: %s\n",
+                   tokens.status().ToString().c_str());
+      return 2;
+    }
+    bearer_tokens = std::move(tokens).value();
   }
   Result<std::unique_ptr<runtime::BusinessClock>> clock = runtime::BusinessClockFromFlags(*flags);
   if (!clock.ok()) {
@@ -140,8 +167,11 @@ int Run(int argc, char** argv) {
   options.publish_timeout = flags->Duration("publish-timeout");
   options.idempotency_retention_days = static_cast<int>(retention_days);
   Intake intake(options, **store, **event_log, vault, **clock);
-  IntakeService service(intake, flags->insecure_dev());
-  IntakeAdminService admin_service(intake, flags->insecure_dev());
+  const rpc::AuthOptions auth{
+      .insecure_dev = flags->insecure_dev(),
+      .bearer_tokens = bearer_tokens.has_value() ? &*bearer_tokens : nullptr};
+  IntakeService service(intake, auth);
+  IntakeAdminService admin_service(intake, auth);
 
   ClaimFollower follower(**store, **consumer);
   if (Status s = follower.Start(std::chrono::seconds(30)); !s.ok()) {
@@ -155,6 +185,8 @@ int Run(int argc, char** argv) {
 
   rpc::ServerOptions server_options = rpc::ServerOptionsFromFlags(*flags);
   server_options.metrics = grpc_metrics->get();
+  server_options.max_receive_message_bytes = static_cast<int>(max_message_bytes);
+  server_options.client_certificate_optional = bearer_tokens.has_value();
   Result<std::unique_ptr<rpc::Server>> server =
       rpc::Server::Start(server_options, {&service, &admin_service});
   if (!server.ok()) {
@@ -211,7 +243,8 @@ int Run(int argc, char** argv) {
   }
   log.Info("serving", {{"grpc_port", (*server)->port()},
                        {"metrics_port", (*metrics)->port()},
-                       {"insecure_dev", flags->insecure_dev()}});
+                       {"insecure_dev", flags->insecure_dev()},
+                       {"bearer_tokens", bearer_tokens.has_value() ? bearer_tokens->size() : 0}});
   std::printf("grpc-port %d\nmetrics-port %u\n", (*server)->port(),
               static_cast<unsigned>((*metrics)->port()));
   std::fflush(stdout);

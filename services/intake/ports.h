@@ -31,6 +31,16 @@ class MemberVault {
   virtual Result<mutualaid::events::v1::SealedPersonalData> Seal(
       const std::string& member_id, const std::string& plaintext, const std::string& context,
       std::chrono::milliseconds timeout) = 0;
+  // Creates and durably records a data key for every member in `member_ids` that has none, all
+  // at once (one round trip for the lot), waiting at most `timeout`: a later Seal for them finds
+  // the key. DEADLINE_EXCEEDED or UNAVAILABLE when some key is not recorded in time (the keys
+  // that were recorded are kept). This default does nothing (Seal creates keys one by one).
+  virtual Status PrepareKeys(const std::vector<std::string>& member_ids,
+                             std::chrono::milliseconds timeout) {
+    (void)member_ids;
+    (void)timeout;
+    return Status::Ok();
+  }
   // Erases the member's personal data (PIPL) by destroying every data key of the member it knows
   // of, durably (waiting at most `timeout`), everywhere the keys were recorded. Returns the key
   // ids destroyed, sorted; none when there were none (so erasing twice is not an error). What was

@@ -44,6 +44,24 @@ Result<crypto::DataKey> KeyVault::KeyOf(const std::string& member_id,
   if (timeout.count() <= 0) {
     return Status(StatusCode::kDeadlineExceeded, "no time left to record the member's data key");
   }
+  Result<NewKey> created = CreateKey(member_id);
+  if (!created.ok()) return created.status();
+  // Durable in the key topic before anything is sealed with it: a sealed value whose key is
+  // lost would be erased by accident.
+  const std::vector<bus::Delivery> delivered = producer_.ProduceAll({created->record}, timeout);
+  if (!delivered[0].status.ok()) {
+    return Status(delivered[0].status.code() == StatusCode::kDeadlineExceeded
+                      ? StatusCode::kDeadlineExceeded
+                      : StatusCode::kUnavailable,
+                  "cannot record the member's data key: " + delivered[0].status.message());
+  }
+  store::WriteBatch batch;
+  Remember(member_id, *created, batch);
+  if (Status s = store_.Write(batch); !s.ok()) return s;
+  return std::move(created->key);
+}
+
+Result<KeyVault::NewKey> KeyVault::CreateKey(const std::string& member_id) {
   unsigned char suffix[8];
   if (RAND_bytes(suffix, sizeof suffix) != 1) return Internal("no randomness for a key id");
   const std::string key_id =
@@ -52,28 +70,62 @@ Result<crypto::DataKey> KeyVault::KeyOf(const std::string& member_id,
   if (!key.ok()) return key.status();
   Result<std::string> wrapped = crypto::WrapKey(master_key_, *key, nonces_);
   if (!wrapped.ok()) return wrapped.status();
-  // Durable in the key topic before anything is sealed with it: a sealed value whose key is
-  // lost would be erased by accident.
   bus::OutgoingMessage record;
   record.topic = key_topic_;
   record.key = key_id;
   record.value = *wrapped;
   record.headers = {{"type", "mutualaid.keys.v1.WrappedDataKey"}, {"member-id", member_id}};
-  const std::vector<bus::Delivery> delivered = producer_.ProduceAll({record}, timeout);
-  if (!delivered[0].status.ok()) {
-    return Status(delivered[0].status.code() == StatusCode::kDeadlineExceeded
-                      ? StatusCode::kDeadlineExceeded
-                      : StatusCode::kUnavailable,
-                  "cannot record the member's data key: " + delivered[0].status.message());
-  }
-  std::string value = key_id;
+  return NewKey{std::move(key).value(), std::move(wrapped).value(), std::move(record)};
+}
+
+void KeyVault::Remember(const std::string& member_id, const NewKey& key, store::WriteBatch& batch) {
+  std::string value = key.key.key_id();
   value += '\0';
-  value += *wrapped;
-  store::WriteBatch batch;
+  value += key.wrapped;
   batch.Put(kMemberKeysCf, member_id, value);
-  batch.Put(kMemberKeyIdsCf, Join(member_id, key_id), "");
+  batch.Put(kMemberKeyIdsCf, Join(member_id, key.key.key_id()), "");
+}
+
+Status KeyVault::PrepareKeys(const std::vector<std::string>& member_ids,
+                             std::chrono::milliseconds timeout) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> missing;
+  for (const std::string& member_id : member_ids) {
+    Result<std::optional<std::string>> cached = store_.Get(kMemberKeysCf, member_id);
+    if (!cached.ok()) return cached.status();
+    if (!cached->has_value()) missing.push_back(member_id);
+  }
+  std::sort(missing.begin(), missing.end());
+  missing.erase(std::unique(missing.begin(), missing.end()), missing.end());
+  if (missing.empty()) return Status::Ok();
+  if (timeout.count() <= 0) {
+    return Status(StatusCode::kDeadlineExceeded, "no time left to record the members' data keys");
+  }
+  std::vector<NewKey> created;
+  std::vector<bus::OutgoingMessage> records;
+  created.reserve(missing.size());
+  records.reserve(missing.size());
+  for (const std::string& member_id : missing) {
+    Result<NewKey> key = CreateKey(member_id);
+    if (!key.ok()) return key.status();
+    records.push_back(key->record);
+    created.push_back(std::move(key).value());
+  }
+  const std::vector<bus::Delivery> delivered = producer_.ProduceAll(records, timeout);
+  store::WriteBatch batch;
+  Status failed;
+  for (size_t i = 0; i < created.size(); ++i) {
+    if (delivered[i].status.ok()) {
+      Remember(missing[i], created[i], batch);
+    } else if (failed.ok()) {
+      failed = Status(delivered[i].status.code() == StatusCode::kDeadlineExceeded
+                          ? StatusCode::kDeadlineExceeded
+                          : StatusCode::kUnavailable,
+                      "cannot record the members' data keys: " + delivered[i].status.message());
+    }
+  }
   if (Status s = store_.Write(batch); !s.ok()) return s;
-  return key;
+  return failed;
 }
 
 Result<mutualaid::events::v1::SealedPersonalData> KeyVault::Seal(

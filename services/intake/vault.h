@@ -49,6 +49,8 @@ class KeyVault : public MemberVault {
   Result<mutualaid::events::v1::SealedPersonalData> Seal(
       const std::string& member_id, const std::string& plaintext, const std::string& context,
       std::chrono::milliseconds timeout) override;
+  Status PrepareKeys(const std::vector<std::string>& member_ids,
+                     std::chrono::milliseconds timeout) override;
   // Tombstones every key id of the member in kMemberKeyIdsCf (and the cached key's), then
   // deletes the cached key and those index entries. Nothing local changes unless every
   // tombstone was acknowledged.
@@ -57,6 +59,15 @@ class KeyVault : public MemberVault {
 
  private:
   Result<crypto::DataKey> KeyOf(const std::string& member_id, std::chrono::milliseconds timeout);
+  // A new key for `member_id` and its record for the key topic. Under mu_.
+  struct NewKey {
+    crypto::DataKey key;
+    std::string wrapped;          // by the master key
+    bus::OutgoingMessage record;  // for the key topic
+  };
+  Result<NewKey> CreateKey(const std::string& member_id);
+  // The cache entries of keys the key topic acknowledged. Under mu_.
+  static void Remember(const std::string& member_id, const NewKey& key, store::WriteBatch& batch);
 
   crypto::PseudonymKey pseudonym_key_;
   crypto::MasterKey master_key_;

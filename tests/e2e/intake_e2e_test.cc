@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "libs/bus/consumer.h"
+#include "libs/crypto/sha256.h"
 #include "libs/identity/resident_id.h"
 #include "libs/rpc/auth.h"
 #include "mutualaid/intake/v1/admin.grpc.pb.h"
@@ -64,9 +65,12 @@ class IntakeE2eTest : public ::testing::Test {
         << "f0e0d0c0b0a090807060504030201000f1e1d1c1b1a191817161514131211101\n";
   }
 
-  // Starts the binary in --insecure-dev mode, or with TLS from `pki` when given.
+  // Starts the binary in --insecure-dev mode, or with TLS from `pki` when given (requiring client
+  // certificates unless `client_ca` is false), with `extra` flags.
   test_support::ChildProcess StartIntake(const std::string& name,
-                                         const test_support::TestPki* pki = nullptr) {
+                                         const test_support::TestPki* pki = nullptr,
+                                         const std::vector<std::string>& extra = {},
+                                         bool client_ca = true) {
     test_support::SpawnOptions spawn;
     spawn.stdout_path = dir_->File(name + ".out");
     spawn.stderr_path = dir_->File(name + ".log");
@@ -87,9 +91,11 @@ class IntakeE2eTest : public ::testing::Test {
     if (pki == nullptr) {
       argv.push_back("--insecure-dev");
     } else {
-      argv.insert(argv.end(), {"--tls-cert", pki->server.cert_file, "--tls-key",
-                               pki->server.key_file, "--tls-client-ca", pki->ca_file});
+      argv.insert(argv.end(),
+                  {"--tls-cert", pki->server.cert_file, "--tls-key", pki->server.key_file});
+      if (client_ca) argv.insert(argv.end(), {"--tls-client-ca", pki->ca_file});
     }
+    argv.insert(argv.end(), extra.begin(), extra.end());
     auto child = test_support::ChildProcess::Spawn(argv, spawn);
     EXPECT_TRUE(child.ok());
     grpc_port_ = test_support::WaitForValue(spawn.stdout_path, "grpc-port");
@@ -299,6 +305,106 @@ TEST_F(IntakeE2eTest, TlsClientCertificatesNameTheCallerAndTheHeaderIsIgnored) {
   std::ifstream in(dir_->File("tls.log"));
   const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_NE(log.find("\"insecure_dev\":false"), std::string::npos) << log;
+}
+
+TEST_F(IntakeE2eTest, BearerTokensNameTheCallerOverServerOnlyTls) {
+  auto pki = test_support::TestPki::Create(dir_->path(), {});
+  ASSERT_TRUE(pki.ok()) << pki.status().ToString();
+  const std::string p1_token = "p1-secret-token-0123456789";
+  const std::string ops_token = "ops-secret-token-9876543210";
+  // The file holds only the tokens' hashes.
+  std::ofstream(dir_->File("tokens")) << "# sha256(token) principal\n"
+                                      << crypto::Sha256Hex(p1_token) << " partner:P1\n"
+                                      << crypto::Sha256Hex(ops_token) << " operator:ops1\n";
+  test_support::ChildProcess intake = StartIntake(
+      "bearer", &*pki, {"--bearer-tokens-file", dir_->File("tokens")}, /*client_ca=*/false);
+  ASSERT_FALSE(grpc_port_.empty());
+  auto channel = TlsChannel(*pki, nullptr);  // no client certificate
+  auto stub = api::IntakeService::NewStub(channel);
+  auto with_token = [](const std::string& token) {
+    auto context = WithDeadline();
+    if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
+    return context;
+  };
+
+  api::EnrollMemberResponse enrolled;
+  grpc::Status s = stub->EnrollMember(with_token(p1_token).get(),
+                                      Enrollment("k1", ResidentId("19900512", false)), &enrolled);
+  ASSERT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
+  EXPECT_EQ(enrolled.member_id().size(), 64u);
+  // An unknown token, none at all, or the dev header instead: UNAUTHENTICATED.
+  api::GetClaimRequest get;
+  get.set_claim_id("CL-none");
+  api::Claim claim;
+  EXPECT_EQ(stub->GetClaim(with_token("not-a-token").get(), get, &claim).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(stub->GetClaim(with_token("").get(), get, &claim).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  auto forged = WithDeadline();
+  forged->AddMetadata(rpc::kPrincipalHeader, "partner:P1");
+  EXPECT_EQ(stub->GetClaim(forged.get(), get, &claim).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(stub->GetClaim(with_token(p1_token).get(), get, &claim).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  // Roles come from the token's principal: the operator's token works on the admin API only.
+  auto admin = api::IntakeAdminService::NewStub(channel);
+  api::EraseMemberRequest erase;
+  erase.set_member_id(enrolled.member_id());
+  api::EraseMemberResponse erased;
+  EXPECT_EQ(admin->EraseMember(with_token(p1_token).get(), erase, &erased).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  s = admin->EraseMember(with_token(ops_token).get(), erase, &erased);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(stub->GetClaim(with_token(ops_token).get(), get, &claim).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  stub.reset(), admin.reset(), channel.reset();
+  EXPECT_EQ(*intake.Stop(15s), 0);
+  // No token in the logs.
+  std::ifstream in(dir_->File("bearer.log"));
+  const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(log.find("\"bearer_tokens\":2"), std::string::npos) << log;
+  EXPECT_EQ(log.find(p1_token), std::string::npos);
+  EXPECT_EQ(log.find(ops_token), std::string::npos);
+}
+
+TEST_F(IntakeE2eTest, BulkEnrollsThroughTheBinaryAndRefusesAnOversizeMessage) {
+  test_support::ChildProcess intake =
+      StartIntake("limit", nullptr, {"--max-message-bytes", "65536"});
+  // A stream of 300 records, larger together than the limit: the limit is per record.
+  grpc::ClientContext bulk;
+  bulk.AddMetadata(rpc::kPrincipalHeader, "partner:P1");
+  bulk.set_deadline(std::chrono::system_clock::now() + 60s);
+  api::BulkEnrollResponse response;
+  auto writer = stub_->BulkEnroll(&bulk, &response);
+  for (int i = 0; i < 300; ++i) {
+    const std::string seq = std::to_string(10 + i % 90);
+    std::string first17 = "110101" + std::to_string(19700101 + i / 90) + seq + "4";
+    api::EnrollMemberRequest r = Enrollment("bulk-" + std::to_string(i),
+                                            first17 + identity::ResidentIdCheckCharacter(first17));
+    r.set_bank_name(std::string(200, 'x'));  // too long: refused with its violation
+    if (i != 42) r.set_bank_name("建设银行");
+    ASSERT_TRUE(writer->Write(r));
+  }
+  writer->WritesDone();
+  grpc::Status s = writer->Finish();
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(response.accepted(), 299);
+  ASSERT_EQ(response.refusals_size(), 1);
+  EXPECT_EQ(response.refusals(0).index(), 42);
+  ASSERT_EQ(response.refusals(0).violations_size(), 1);
+  EXPECT_EQ(response.refusals(0).violations(0).field(), "bank_name");
+  EXPECT_FALSE(response.stopped());
+
+  // One request over the limit: RESOURCE_EXHAUSTED, and nothing published for it.
+  api::EnrollMemberResponse enrolled;
+  api::EnrollMemberRequest huge = Enrollment("huge", ResidentId("19900512", false));
+  huge.set_name(std::string(100000, 'x'));
+  s = stub_->EnrollMember(AsPartner().get(), huge, &enrolled);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_EQ(CountInputEvents(299), 299u);
+  stub_.reset();
+  EXPECT_EQ(*intake.Stop(15s), 0);
 }
 
 TEST_F(IntakeE2eTest, RefusesToStartWithoutKeysNamingTheFlag) {

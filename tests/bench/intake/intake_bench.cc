@@ -1,0 +1,339 @@
+// Intake's figures on the dev broker, in one run (the machines are shared and noisy, so the
+// ratio is what to compare):
+//   1. echo: a minimal IntakeService whose SubmitClaim answers at once, on the same server set-up
+//      (rpc::Server, call metrics), with the same request and response messages;
+//   2. SubmitClaim on intake itself (RocksDB on disk, sealing, Kafka acks=all), enrolled
+//      members, distinct idempotency keys;
+//      both driven by STREAMS concurrent client streams for SECONDS each: throughput, p50, p99;
+//   3. BulkEnroll of MEMBERS members in one stream: members/s;
+//   4. the dev broker's own ceiling: MEMBERS bare records of an enrollment's size: records/s.
+//
+//   intake_bench [STREAMS] [SECONDS] [MEMBERS] [sync|nosync]      defaults 64 5 100000 sync
+// (nosync: RocksDB writes without fsync, to see what the disk costs; intake always syncs.)
+// Targets: SubmitClaim at least 0.5 x echo; BulkEnroll at least 50,000 members/s.
+
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "libs/bus/producer.h"
+#include "libs/crypto/keys.h"
+#include "libs/identity/resident_id.h"
+#include "libs/rpc/auth.h"
+#include "libs/rpc/server.h"
+#include "libs/rpc/server_metrics.h"
+#include "libs/runtime/metrics.h"
+#include "mutualaid/intake/v1/intake.grpc.pb.h"
+#include "services/intake/adapters.h"
+#include "services/intake/intake.h"
+#include "services/intake/intake_service.h"
+#include "services/intake/vault.h"
+#include "tests/support/dev_broker.h"
+#include "tests/support/temp_dir.h"
+
+namespace claims::intake {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+namespace ev = ::mutualaid::events::v1;
+
+const Date kToday = *Date::Parse("2024-06-01");
+constexpr char kPartner[] = "partner:P1";
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "intake_bench: %s\n", what.c_str());
+  std::exit(1);
+}
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+std::string Bytes(const std::string& hex) {
+  std::string out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+  }
+  return out;
+}
+
+// A distinct valid resident ID number for each n < 1,800,000 (birth dates 1960-2014).
+std::string ResidentId(int n) {
+  std::string date = Date::Parse("1960-01-01")->AddDays(n / 90).ToString();
+  date.erase(std::remove(date.begin(), date.end(), '-'), date.end());
+  const std::string first17 = "110101" + date + std::to_string(10 + n % 90) + "4";
+  return first17 + identity::ResidentIdCheckCharacter(first17);
+}
+
+api::EnrollMemberRequest Enrollment(const std::string& key, int n) {
+  api::EnrollMemberRequest r;
+  r.set_idempotency_key(key);
+  r.set_resident_id_number(ResidentId(n));
+  r.set_name("李四");
+  r.set_phone("13800138000");
+  r.set_gender(ev::FEMALE);
+  r.set_occupation(ev::COURIER);
+  r.set_plan_year(2024);
+  r.set_start_date("2024-01-01");
+  r.set_bank_card_number("6222020200112233446");
+  r.set_bank_name("工商银行");
+  return r;
+}
+
+api::SubmitClaimRequest Claim(const std::string& key, const std::string& member) {
+  api::SubmitClaimRequest r;
+  r.set_idempotency_key(key);
+  r.set_member_id(member);
+  r.set_coverage(ev::ACCIDENTAL_INJURY);
+  r.set_incident_date("2024-05-20");
+  r.set_amount_fen(60000);
+  r.add_documents("MEDICAL_RECEIPTS");
+  r.set_medical_detail("左腿骨折");
+  return r;
+}
+
+// The baseline: SubmitClaim answered at once with a response of the size intake's has.
+class EchoService final : public api::IntakeService::Service {
+ public:
+  grpc::Status SubmitClaim(grpc::ServerContext*, const api::SubmitClaimRequest* request,
+                           api::SubmitClaimResponse* response) override {
+    response->set_claim_id(ClaimIdFor("P1", request->idempotency_key()));
+    response->set_event_id("in-" + std::string(32, '0'));
+    return grpc::Status::OK;
+  }
+};
+
+struct Figures {
+  double per_second = 0;
+  double p50_ms = 0;
+  double p99_ms = 0;
+  size_t calls = 0;
+  size_t failed = 0;
+};
+
+// `streams` client streams over four connections, each running one SubmitClaim after another
+// for `duration` (after a one-second warm-up that is not counted).
+Figures Drive(int port, int streams, Clock::duration duration,
+              const std::vector<std::string>& members, const std::string& key_prefix) {
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int c = 0; c < 4; ++c) {
+    grpc::ChannelArguments args;
+    args.SetInt("bench.channel", c);  // distinct arguments: a connection of its own
+    channels.push_back(grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port),
+                                                 grpc::InsecureChannelCredentials(), args));
+  }
+  std::vector<std::unique_ptr<api::IntakeService::Stub>> stubs;
+  for (auto& channel : channels) stubs.push_back(api::IntakeService::NewStub(channel));
+
+  struct Stream {
+    int id = 0;
+    int64_t next = 0;
+    api::SubmitClaimRequest request;
+    api::SubmitClaimResponse response;
+    std::unique_ptr<grpc::ClientContext> context;
+    Clock::time_point started;
+  };
+  std::mutex mu;
+  std::condition_variable all_done;
+  int running = streams;
+  std::vector<double> latencies_ms;
+  size_t failed = 0;
+  std::atomic<bool> counting{false};
+  std::atomic<bool> stop{false};
+  std::vector<Stream> state(static_cast<size_t>(streams));
+
+  std::function<void(Stream&)> start = [&](Stream& s) {
+    s.context = std::make_unique<grpc::ClientContext>();
+    s.context->AddMetadata(rpc::kPrincipalHeader, kPartner);
+    s.context->set_deadline(std::chrono::system_clock::now() + 30s);
+    s.request = Claim(key_prefix + std::to_string(s.id) + "-" + std::to_string(s.next++),
+                      members[static_cast<size_t>(s.id) % members.size()]);
+    s.started = Clock::now();
+    stubs[static_cast<size_t>(s.id) % stubs.size()]->async()->SubmitClaim(
+        s.context.get(), &s.request, &s.response, [&, ps = &s](grpc::Status status) {
+          const double ms =
+              std::chrono::duration<double, std::milli>(Clock::now() - ps->started).count();
+          if (counting.load()) {
+            std::lock_guard<std::mutex> lock(mu);
+            if (status.ok()) {
+              latencies_ms.push_back(ms);
+            } else {
+              ++failed;
+            }
+          }
+          if (stop.load()) {
+            std::lock_guard<std::mutex> lock(mu);
+            if (--running == 0) all_done.notify_all();
+            return;
+          }
+          start(*ps);
+        });
+  };
+  for (int i = 0; i < streams; ++i) {
+    state[static_cast<size_t>(i)].id = i;
+    start(state[static_cast<size_t>(i)]);
+  }
+  std::this_thread::sleep_for(1s);  // warm-up
+  counting = true;
+  const Clock::time_point begin = Clock::now();
+  std::this_thread::sleep_for(duration);
+  counting = false;
+  const Clock::duration took = Clock::now() - begin;
+  stop = true;
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    if (!all_done.wait_for(lock, 60s, [&] { return running == 0; })) Die("streams did not end");
+  }
+  Figures f;
+  f.calls = latencies_ms.size();
+  f.failed = failed;
+  f.per_second = static_cast<double>(f.calls) / Seconds(took);
+  std::sort(latencies_ms.begin(), latencies_ms.end());
+  auto at = [&](double q) {
+    if (latencies_ms.empty()) return 0.0;
+    return latencies_ms[std::min(
+        latencies_ms.size() - 1,
+        static_cast<size_t>(q * static_cast<double>(latencies_ms.size())))];
+  };
+  f.p50_ms = at(0.50);
+  f.p99_ms = at(0.99);
+  return f;
+}
+
+void Print(const char* label, const Figures& f) {
+  std::printf("%-28s %9.0f calls/s  p50 %6.2f ms  p99 %6.2f ms  (%zu calls, %zu failed)\n", label,
+              f.per_second, f.p50_ms, f.p99_ms, f.calls, f.failed);
+}
+
+int Run(int argc, char** argv) {
+  const int streams = argc > 1 ? std::atoi(argv[1]) : 64;
+  const int seconds = argc > 2 ? std::atoi(argv[2]) : 5;
+  const int members = argc > 3 ? std::atoi(argv[3]) : 100000;
+  const std::string sync = argc > 4 ? argv[4] : "sync";
+  if (streams < 1 || streams > 1024 || seconds < 1 || seconds > 600 || members < 1 ||
+      members > 1000000 || (sync != "sync" && sync != "nosync")) {
+    Die("usage: intake_bench [STREAMS 1-1024] [SECONDS 1-600] [MEMBERS 1-1000000] "
+        "[sync|nosync]");
+  }
+
+  Result<std::unique_ptr<test_support::DevBroker>> broker = test_support::DevBroker::Start();
+  if (!broker.ok()) Die(broker.status().ToString());
+  Result<test_support::TempDir> dir = test_support::TempDir::Create("intake-bench");
+  if (!dir.ok()) Die(dir.status().ToString());
+
+  // Intake wired as main.cc wires it (apart from the claim follower, which reads nothing here).
+  store::StoreOptions store_options;
+  store_options.column_families = IntakeColumnFamilies();
+  store_options.sync_writes = sync == "sync";
+  Result<std::unique_ptr<store::StateStore>> store =
+      store::StateStore::Open(dir->File("intake"), store_options);
+  if (!store.ok()) Die(store.status().ToString());
+  bus::ProducerOptions producer_options;
+  producer_options.bootstrap_servers = (*broker)->bootstrap_servers();
+  producer_options.client_id = "intake";
+  producer_options.linger_ms = 1;
+  producer_options.message_timeout_ms = 10000;
+  Result<std::unique_ptr<bus::Producer>> producer = bus::Producer::Create(producer_options);
+  if (!producer.ok()) Die(producer.status().ToString());
+  (void)(*producer)->WarmUp({kIntakeTopic, kKeyTopic}, 10s);
+  KafkaKeyTombstoneWriter tombstones(producer_options);
+  KeyVault vault(*crypto::PseudonymKey::FromBytes(
+                     Bytes("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")),
+                 *crypto::MasterKey::FromBytes(
+                     Bytes("f0e0d0c0b0a090807060504030201000f1e1d1c1b1a191817161514131211101")),
+                 **store, **producer, tombstones);
+  runtime::MetricsRegistry registry;
+  KafkaEventLog kafka_log(**producer);
+  Result<std::unique_ptr<MeteredEventLog>> event_log =
+      MeteredEventLog::Register(kafka_log, registry);
+  if (!event_log.ok()) Die(event_log.status().ToString());
+  FixedBusinessClock clock(kToday);
+  Intake intake(IntakeOptions{}, **store, **event_log, vault, clock);
+  IntakeService service(intake, /*insecure_dev=*/true);
+  EchoService echo;
+
+  Result<std::unique_ptr<rpc::ServerMetrics>> grpc_metrics = rpc::ServerMetrics::Register(registry);
+  if (!grpc_metrics.ok()) Die(grpc_metrics.status().ToString());
+  rpc::ServerOptions server_options;
+  server_options.insecure_dev = true;
+  server_options.metrics = grpc_metrics->get();
+  Result<std::unique_ptr<rpc::Server>> echo_server = rpc::Server::Start(server_options, {&echo});
+  if (!echo_server.ok()) Die(echo_server.status().ToString());
+  Result<std::unique_ptr<rpc::Server>> intake_server =
+      rpc::Server::Start(server_options, {&service});
+  if (!intake_server.ok()) Die(intake_server.status().ToString());
+
+  // The members claims are submitted for.
+  std::vector<api::EnrollMemberRequest> enrollments;
+  for (int i = 0; i < streams; ++i) {
+    enrollments.push_back(Enrollment("member-" + std::to_string(i), 150'000 + i));
+  }
+  std::vector<std::string> member_ids;
+  for (Result<api::EnrollMemberResponse>& r : intake.EnrollAll("P1", enrollments)) {
+    if (!r.ok()) Die("enrolling the members: " + r.status().ToString());
+    member_ids.push_back(r->member_id());
+  }
+
+  std::printf("intake_bench: %d streams, %d s each, BulkEnroll of %d members, dev broker, %s\n",
+              streams, seconds, members, sync.c_str());
+  const Figures e =
+      Drive((*echo_server)->port(), streams, std::chrono::seconds(seconds), member_ids, "echo-");
+  Print("echo SubmitClaim", e);
+  const Figures s =
+      Drive((*intake_server)->port(), streams, std::chrono::seconds(seconds), member_ids, "claim-");
+  Print("intake SubmitClaim", s);
+  std::printf("%-28s %9.2f x echo (target >= 0.50)\n", "ratio", s.per_second / e.per_second);
+
+  // BulkEnroll: one stream of `members` records.
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string((*intake_server)->port()),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = api::IntakeService::NewStub(channel);
+  grpc::ClientContext context;
+  context.AddMetadata(rpc::kPrincipalHeader, kPartner);
+  context.set_deadline(std::chrono::system_clock::now() + 600s);
+  api::BulkEnrollResponse response;
+  const Clock::time_point begin = Clock::now();
+  auto writer = stub->BulkEnroll(&context, &response);
+  for (int i = 0; i < members; ++i) {
+    if (!writer->Write(Enrollment("season-" + std::to_string(i), i))) break;
+  }
+  writer->WritesDone();
+  const grpc::Status finished = writer->Finish();
+  const double took = Seconds(Clock::now() - begin);
+  if (!finished.ok()) Die("BulkEnroll: " + finished.error_message());
+  std::printf("%-28s %9.0f members/s  (%d accepted, %d refused%s%s) in %.1f s (target >= 50000)\n",
+              "BulkEnroll", response.accepted() / took, response.accepted(), response.refused(),
+              response.stopped() ? ", stopped: " : "", response.stop_reason().c_str(), took);
+
+  // The ceiling the dev broker sets: bare records of an enrollment's size, all in flight at
+  // once. BulkEnroll publishes two per new member (its data key and its event).
+  std::vector<bus::OutgoingMessage> records;
+  for (int i = 0; i < members; ++i) {
+    records.push_back({kIntakeTopic, "raw-" + std::to_string(i), std::string(600, 'x'), {}});
+  }
+  const Clock::time_point raw_begin = Clock::now();
+  const std::vector<bus::Delivery> delivered = (*producer)->ProduceAll(records, 600s);
+  const double raw_took = Seconds(Clock::now() - raw_begin);
+  const auto acked = std::count_if(delivered.begin(), delivered.end(),
+                                   [](const bus::Delivery& d) { return d.status.ok(); });
+  std::printf("%-28s %9.0f records/s  (%ld of %d acknowledged, 600 bytes each)\n",
+              "bare Kafka records", static_cast<double>(acked) / raw_took, static_cast<long>(acked),
+              members);
+
+  intake_server->reset();
+  echo_server->reset();
+  return 0;
+}
+
+}  // namespace
+}  // namespace claims::intake
+
+int main(int argc, char** argv) { return claims::intake::Run(argc, argv); }
