@@ -20,6 +20,7 @@ namespace {
 
 constexpr const char* kPipelineTopics[] = {"intake.events.v1", "adjudication.decisions.v1",
                                            "payout.payments.v1"};
+constexpr const char* kSinglePartitionTopic = "payout.commands.v1";
 
 int Fail(const std::string& message) {
   std::fprintf(stderr, "devbroker: %s\n", message.c_str());
@@ -60,6 +61,10 @@ int main(int argc, char** argv) {
     if (claims::Status s = (*cluster)->CreateTopic(topic, flags->partitions); !s.ok()) {
       return Fail(s.ToString());
     }
+  }
+  // The payout desk folds its commands in one total order: one partition, whatever --partitions.
+  if (claims::Status s = (*cluster)->CreateTopic(kSinglePartitionTopic, 1); !s.ok()) {
+    return Fail(s.ToString());
   }
 
   ControlHandler handler(**cluster, flags->partitions);

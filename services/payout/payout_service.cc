@@ -1,0 +1,118 @@
+#include "services/payout/payout_service.h"
+
+#include "libs/rpc/auth.h"
+#include "libs/rpc/status_mapping.h"
+
+namespace claims::payout {
+namespace {
+
+// The caller when it is an operator, or also an auditor when `auditor_too` (read-only calls).
+Result<rpc::Caller> Authorize(const grpc::ServerContext& context, bool insecure_dev,
+                              bool auditor_too) {
+  Result<rpc::Caller> caller = rpc::Authenticate(context, insecure_dev);
+  if (!caller.ok()) return caller.status();
+  if (auditor_too && caller->role == rpc::Role::kAuditor) return caller;
+  if (Status s = rpc::Require(*caller, rpc::Role::kOperator); !s.ok()) {
+    if (!auditor_too) return s;
+    return PermissionDenied(
+        std::string("this call needs the operator or auditor role; caller is ") +
+        rpc::RoleName(caller->role));
+  }
+  return caller;
+}
+
+template <typename Out>
+grpc::Status Reply(Result<Out> result, Out* out) {
+  if (!result.ok()) return rpc::ToGrpc(result.status());
+  *out = std::move(result).value();
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
+Deadline DeadlineOf(const grpc::ServerContext& context) {
+  const std::chrono::system_clock::time_point deadline = context.deadline();
+  if (deadline == std::chrono::system_clock::time_point::max()) return kNoDeadline;
+  const auto left = deadline - std::chrono::system_clock::now();
+  if (left > std::chrono::hours(24)) return kNoDeadline;
+  return std::chrono::steady_clock::now() +
+         std::chrono::duration_cast<std::chrono::steady_clock::duration>(left);
+}
+
+#define PAYOUT_AUTHORIZE(auditor_too)                                             \
+  Result<rpc::Caller> caller = Authorize(*context, insecure_dev_, (auditor_too)); \
+  if (!caller.ok()) return rpc::ToGrpc(caller.status());                          \
+  const auto cancelled = [context] { return context->IsCancelled(); };            \
+  (void)cancelled
+
+grpc::Status PayoutService::GetPayment(grpc::ServerContext* context,
+                                       const api::GetPaymentRequest* request,
+                                       api::Payment* response) {
+  PAYOUT_AUTHORIZE(true);
+  return Reply(handler_.GetPayment(*request), response);
+}
+
+grpc::Status PayoutService::ListPayments(grpc::ServerContext* context,
+                                         const api::ListPaymentsRequest* request,
+                                         api::ListPaymentsResponse* response) {
+  PAYOUT_AUTHORIZE(true);
+  return Reply(handler_.ListPayments(*request), response);
+}
+
+grpc::Status PayoutService::HoldPayment(grpc::ServerContext* context,
+                                        const api::HoldPaymentRequest* request,
+                                        api::Payment* response) {
+  PAYOUT_AUTHORIZE(false);
+  return Reply(handler_.HoldPayment(caller->id, *request, DeadlineOf(*context), cancelled),
+               response);
+}
+
+grpc::Status PayoutService::ReleasePayment(grpc::ServerContext* context,
+                                           const api::ReleasePaymentRequest* request,
+                                           api::Payment* response) {
+  PAYOUT_AUTHORIZE(false);
+  return Reply(handler_.ReleasePayment(caller->id, *request, DeadlineOf(*context), cancelled),
+               response);
+}
+
+grpc::Status PayoutService::ReissuePayment(grpc::ServerContext* context,
+                                           const api::ReissuePaymentRequest* request,
+                                           api::Payment* response) {
+  PAYOUT_AUTHORIZE(false);
+  return Reply(handler_.ReissuePayment(caller->id, *request, DeadlineOf(*context), cancelled),
+               response);
+}
+
+grpc::Status PayoutService::CreateBatch(grpc::ServerContext* context,
+                                        const api::CreateBatchRequest* request,
+                                        api::Batch* response) {
+  PAYOUT_AUTHORIZE(false);
+  return Reply(handler_.CreateBatch(caller->id, *request, DeadlineOf(*context), cancelled),
+               response);
+}
+
+grpc::Status PayoutService::GetBatch(grpc::ServerContext* context,
+                                     const api::GetBatchRequest* request, api::Batch* response) {
+  PAYOUT_AUTHORIZE(true);
+  return Reply(handler_.GetBatch(*request), response);
+}
+
+grpc::Status PayoutService::ImportStatusReport(grpc::ServerContext* context,
+                                               const api::ImportStatusReportRequest* request,
+                                               api::ImportStatusReportResponse* response) {
+  PAYOUT_AUTHORIZE(false);
+  return Reply(handler_.ImportStatusReport(caller->id, *request, DeadlineOf(*context), cancelled),
+               response);
+}
+
+grpc::Status PayoutService::GetLedgerBalance(grpc::ServerContext* context,
+                                             const api::GetLedgerBalanceRequest* request,
+                                             api::LedgerBalance* response) {
+  (void)request;
+  PAYOUT_AUTHORIZE(true);
+  return Reply(handler_.GetLedgerBalance(), response);
+}
+
+#undef PAYOUT_AUTHORIZE
+
+}  // namespace claims::payout
