@@ -1,11 +1,9 @@
 #!/usr/bin/env bash
-# The main job. For now: the rules engine over the worked conformance cases, printing every
-# decision with its trace (the running pipeline replaces this as the services land).
+# The main job: installs what is missing (Debian packages only), builds, then runs the whole
+# pipeline on loopback with a generated demo year (deploy/local/run.sh) until Ctrl-C.
+# Arguments go to deploy/local/run.sh (e.g. --no-wait, --members N); see its --help.
+# The worked conformance cases stay one command away: build/tools/claimsctl/claimsctl conformance.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/build.sh build
-cases=(tests/conformance/*.jsonl)
-shopt -s nullglob
-shared=(../shared/conformance/*.jsonl)
-exec ./build/tools/claimsctl/claimsctl conformance --print-decisions \
-  --plan config/plans/six-guarantees-v1.textproto "${cases[@]}" "${shared[@]}"
+exec ./deploy/local/run.sh --build-dir build "$@"
