@@ -269,7 +269,14 @@ int Run(int argc, char** argv) {
         });
   };
 
+  runtime::MetricsRegistry registry;
+  Result<std::unique_ptr<processor::ProcessorMetrics>> processor_metrics =
+      processor::ProcessorMetrics::Register(registry);
+  if (!processor_metrics.ok()) {
+    return fail("cannot register the processor metrics", processor_metrics.status());
+  }
   processor::ProcessorOptions instructor_options;
+  instructor_options.metrics = processor_metrics->get();
   instructor_options.input_topic = kDecisionsTopic;
   instructor_options.max_batch_records = static_cast<size_t>(flags->Int("max-batch"));
   instructor_options.test_hook = hook_for("instructor");
@@ -277,6 +284,7 @@ int Run(int argc, char** argv) {
                                   **instructor_store,
                                   watched("instructor", InstructorFoldFactory()));
   processor::ProcessorOptions desk_options;
+  desk_options.metrics = processor_metrics->get();
   desk_options.input_topic = kPayoutCommandsTopic;
   desk_options.max_batch_records = static_cast<size_t>(flags->Int("max-batch"));
   desk_options.test_hook = hook_for("desk");
@@ -346,18 +354,19 @@ int Run(int argc, char** argv) {
   PayoutHandler handler(handler_options, model, command_log, **clock, payees.get(), bank);
   PayoutService service(handler, flags->insecure_dev());
 
-  runtime::MetricsRegistry registry;
   Result<std::unique_ptr<rpc::ServerMetrics>> grpc_metrics = rpc::ServerMetrics::Register(registry);
-  Result<runtime::CounterFamily*> folded = registry.AddCounter(
-      "payout_records_folded_total", "Records folded, by fold (instructor, desk).", {"fold"});
-  Result<runtime::CounterFamily*> published =
-      registry.AddCounter("payout_events_published_total", "Outputs published, by fold.", {"fold"});
-  Result<runtime::GaugeFamily*> by_status =
-      registry.AddGauge("payout_payments", "Payments in the read model, by status.", {"status"});
-  Result<runtime::GaugeFamily*> balances = registry.AddGauge(
-      "payout_ledger_balance_fen", "Ledger balance (debit - credit) by account.", {"account"});
-  for (const Status& s : {grpc_metrics.status(), folded.status(), published.status(),
-                          by_status.status(), balances.status()}) {
+  Result<runtime::GaugeFamily*> by_status = registry.AddGauge(
+      "claims_payout_payments", "Payments in the read model, by status.", {"status"});
+  Result<runtime::GaugeFamily*> balances =
+      registry.AddGauge("claims_payout_ledger_balance_fen",
+                        "Ledger balance (debit - credit) by account; the members' payable "
+                        "accounts summed as \"payable\".",
+                        {"account"});
+  Result<runtime::GaugeFamily*> imbalance = registry.AddGauge(
+      "claims_payout_ledger_imbalance_fen",
+      "Sum of every ledger account's balance (debits - credits): 0 unless the ledger is broken.");
+  for (const Status& s :
+       {grpc_metrics.status(), by_status.status(), balances.status(), imbalance.status()}) {
     if (!s.ok()) {
       stop_following();
       stop_payee_follower();
@@ -385,29 +394,22 @@ int Run(int argc, char** argv) {
               static_cast<unsigned>((*metrics)->port()));
   std::fflush(stdout);
 
-  // Metrics refresh: counters from the processors, gauges from the read model.
+  // Metrics refresh: gauges from the read model (the processors count for themselves).
   std::atomic<bool> stop_metrics{false};
+  runtime::Gauge& imbalance_gauge = (*imbalance)->WithLabels(std::vector<std::string>{});
   std::thread metrics_thread([&] {
-    uint64_t last_folded[2] = {0, 0}, last_published[2] = {0, 0};
-    const processor::Processor* folds[2] = {&instructor, &desk};
-    const char* names[2] = {"instructor", "desk"};
     for (int tick = 0; !stop_metrics.load(); ++tick) {
-      for (int i = 0; i < 2; ++i) {
-        const uint64_t f = folds[i]->stats().records_folded.load();
-        const uint64_t p = folds[i]->stats().outputs_published.load();
-        (*folded)->WithLabels({names[i]}).Increment(static_cast<double>(f - last_folded[i]));
-        (*published)->WithLabels({names[i]}).Increment(static_cast<double>(p - last_published[i]));
-        last_folded[i] = f;
-        last_published[i] = p;
-      }
       if (tick % 20 == 0) {
         if (Result<api::LedgerBalance> ledger = model.Ledger(); ledger.ok()) {
           // Per-member payable accounts would be unbounded label values: summed instead.
           std::map<std::string, int64_t> sums;
+          int64_t total = 0;
           for (const api::AccountBalance& b : ledger->accounts()) {
             sums[b.account().rfind("payable/", 0) == 0 ? "payable" : b.account()] +=
                 b.balance_fen();
+            total += b.balance_fen();
           }
+          imbalance_gauge.Set(static_cast<double>(total));
           for (const auto& [account, fen] : sums) {
             (*balances)->WithLabels({account}).Set(static_cast<double>(fen));
           }

@@ -326,13 +326,18 @@ TEST_F(PayoutE2eTest, ApprovedDecisionsArePaidOnceThroughRedeliveryAndRestart) {
   std::string metrics;
   for (int i = 0; i < 150; ++i) {
     metrics = HttpGet(std::stoi(metrics_port_), "/metrics");
-    if (metrics.find("payout_payments{status=\"INSTRUCTED\"} 16") != std::string::npos) break;
+    if (metrics.find("claims_payout_payments{status=\"INSTRUCTED\"} 16") != std::string::npos)
+      break;
     std::this_thread::sleep_for(100ms);
   }
-  EXPECT_NE(metrics.find("payout_payments{status=\"INSTRUCTED\"} 16"), std::string::npos)
+  EXPECT_NE(metrics.find("claims_payout_payments{status=\"INSTRUCTED\"} 16"), std::string::npos)
       << metrics;
-  EXPECT_NE(metrics.find("payout_ledger_balance_fen{account=\"fund\"}"), std::string::npos);
-  EXPECT_NE(metrics.find("payout_records_folded_total{fold=\"instructor\"}"), std::string::npos);
+  EXPECT_NE(metrics.find("claims_payout_ledger_balance_fen{account=\"fund\"}"), std::string::npos);
+  EXPECT_NE(metrics.find("claims_payout_ledger_imbalance_fen 0"), std::string::npos);
+  EXPECT_NE(
+      metrics.find(
+          "claims_processor_records_total{topic=\"adjudication.decisions.v1\",mode=\"live\"}"),
+      std::string::npos);
   const api::LedgerBalance ledger = Ledger();
   EXPECT_TRUE(ledger.balanced());
   int64_t expected = 0;
