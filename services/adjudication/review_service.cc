@@ -1,44 +1,21 @@
 #include "services/adjudication/review_service.h"
 
 #include "libs/rpc/auth.h"
+#include "libs/rpc/call.h"
 #include "libs/rpc/status_mapping.h"
 
 namespace claims::adjudication {
 namespace {
 
-// The caller when it is a reviewer, or also an auditor when `auditor_too` (read-only calls).
+// The caller when it has this service's role, or also an auditor when `auditor_too`.
 Result<rpc::Caller> Authorize(const grpc::ServerContext& context, bool insecure_dev,
                               bool auditor_too) {
-  Result<rpc::Caller> caller = rpc::Authenticate(context, insecure_dev);
-  if (!caller.ok()) return caller.status();
-  if (auditor_too && caller->role == rpc::Role::kAuditor) return caller;
-  if (Status s = rpc::Require(*caller, rpc::Role::kReviewer); !s.ok()) {
-    if (!auditor_too) return s;
-    return PermissionDenied(
-        std::string("this call needs the reviewer or auditor role; caller is ") +
-        rpc::RoleName(caller->role));
-  }
-  return caller;
+  return rpc::Authorize(context, insecure_dev, rpc::Role::kReviewer, auditor_too);
 }
 
-template <typename Out>
-grpc::Status Reply(Result<Out> result, Out* out) {
-  if (!result.ok()) return rpc::ToGrpc(result.status());
-  *out = std::move(result).value();
-  return grpc::Status::OK;
-}
+using rpc::Reply;
 
 }  // namespace
-
-Deadline DeadlineOf(const grpc::ServerContext& context) {
-  const std::chrono::system_clock::time_point deadline = context.deadline();
-  if (deadline == std::chrono::system_clock::time_point::max()) return kNoDeadline;
-  const auto left = deadline - std::chrono::system_clock::now();
-  // A deadline beyond a day is as good as none (and would overflow the steady clock's range).
-  if (left > std::chrono::hours(24)) return kNoDeadline;
-  return std::chrono::steady_clock::now() +
-         std::chrono::duration_cast<std::chrono::steady_clock::duration>(left);
-}
 
 grpc::Status ReviewService::ListReferred(grpc::ServerContext* context,
                                          const api::ListReferredRequest* request,

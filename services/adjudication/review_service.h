@@ -2,14 +2,13 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "libs/rpc/call.h"
 #include "mutualaid/adjudication/v1/review.grpc.pb.h"
 #include "services/adjudication/review.h"
 
 namespace claims::adjudication {
 
-// The steady-clock deadline of a call: the client's gRPC deadline, or kNoDeadline when it set
-// none.
-Deadline DeadlineOf(const grpc::ServerContext& context);
+using rpc::DeadlineOf;
 
 // The gRPC face of ReviewHandler: authenticates the caller, checks the role (reviewer; auditor
 // too for ListReferred and GetDecision), passes the reviewer's own id and the call's deadline to

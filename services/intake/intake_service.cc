@@ -41,14 +41,6 @@ constexpr auto kWatchPoll = std::chrono::milliseconds(100);
 
 }  // namespace
 
-Deadline DeadlineOf(const grpc::ServerContext& context) {
-  const std::chrono::system_clock::time_point deadline = context.deadline();
-  if (deadline == std::chrono::system_clock::time_point::max()) return kNoDeadline;
-  return std::chrono::steady_clock::now() +
-         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-             deadline - std::chrono::system_clock::now());
-}
-
 Result<std::string> IntakeService::Partner(const grpc::ServerContext& context) const {
   Result<rpc::Caller> caller = rpc::Authenticate(context, auth_);
   if (!caller.ok()) return caller.status();

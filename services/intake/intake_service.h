@@ -1,15 +1,14 @@
 #pragma once
 
 #include "libs/rpc/auth.h"
+#include "libs/rpc/call.h"
 #include "mutualaid/intake/v1/admin.grpc.pb.h"
 #include "mutualaid/intake/v1/intake.grpc.pb.h"
 #include "services/intake/intake.h"
 
 namespace claims::intake {
 
-// The steady-clock deadline of a call: the client's gRPC deadline, or kNoDeadline when it set
-// none.
-Deadline DeadlineOf(const grpc::ServerContext& context);
+using rpc::DeadlineOf;
 
 // The gRPC face of Intake: authenticates the partner (rpc::Authenticate with `auth`), calls the
 // logic with the call's deadline, translates the status. Nothing else happens here.

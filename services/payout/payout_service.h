@@ -2,13 +2,13 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "libs/rpc/call.h"
 #include "mutualaid/payout/v1/payout.grpc.pb.h"
 #include "services/payout/payout_handler.h"
 
 namespace claims::payout {
 
-// The steady-clock deadline of a call: the client's gRPC deadline, or kNoDeadline.
-Deadline DeadlineOf(const grpc::ServerContext& context);
+using rpc::DeadlineOf;
 
 // The gRPC face of PayoutHandler: authenticates the caller, checks the role (operator for
 // mutating calls; operator or auditor for reads), passes the operator's own id and the call's
