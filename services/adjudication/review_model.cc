@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "libs/domain/codec/event_codec.h"
+#include "libs/events/follower.h"
 #include "services/adjudication/adjudication_fold.h"
 
 namespace claims::adjudication {
@@ -211,20 +212,7 @@ Result<size_t> DecisionFollower::PollOnce(std::chrono::milliseconds timeout) {
 }
 
 Status DecisionFollower::Run(const std::atomic<bool>& stop) {
-  while (!stop.load()) {
-    Result<size_t> consumed = PollOnce(std::chrono::milliseconds(100));
-    if (consumed.ok()) continue;
-    if (consumed.status().code() == StatusCode::kAborted) return consumed.status();
-    // The records of the failed poll were consumed but not applied: rewind to what the store
-    // holds before going on.
-    for (int i = 0; i < 5 && !stop.load(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    if (Status s = Start(std::chrono::seconds(10)); !s.ok() && s.code() == StatusCode::kAborted) {
-      return s;
-    }
-  }
-  return Status::Ok();
+  return events::RunFollower(stop, *this);
 }
 
 }  // namespace claims::adjudication

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "libs/domain/codec/event_codec.h"
+#include "libs/events/follower.h"
 #include "mutualaid/events/v1/decisions.pb.h"
 #include "mutualaid/events/v1/intake.pb.h"
 #include "mutualaid/events/v1/payments.pb.h"
@@ -220,18 +221,7 @@ Result<size_t> ClaimFollower::PollOnce(std::chrono::milliseconds timeout) {
 }
 
 Status ClaimFollower::Run(const std::atomic<bool>& stop) {
-  while (!stop.load()) {
-    Result<size_t> applied = PollOnce(std::chrono::milliseconds(100));
-    if (applied.ok()) continue;
-    if (applied.status().code() == StatusCode::kAborted) return applied.status();
-    // The records of the failed poll were consumed but not applied: rewind to what the store
-    // holds before going on.
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    if (Status s = Start(std::chrono::seconds(10)); !s.ok() && s.code() == StatusCode::kAborted) {
-      return s;
-    }
-  }
-  return Status::Ok();
+  return events::RunFollower(stop, *this);
 }
 
 }  // namespace claims::intake

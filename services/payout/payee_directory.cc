@@ -7,6 +7,7 @@
 #include "libs/crypto/key_wrap.h"
 #include "libs/crypto/seal.h"
 #include "libs/domain/codec/event_codec.h"
+#include "libs/events/follower.h"
 #include "libs/events/topics.h"
 #include "mutualaid/events/v1/common.pb.h"
 #include "mutualaid/events/v1/envelope.pb.h"
@@ -197,18 +198,7 @@ Result<size_t> PayeeFollower::PollOnce(std::chrono::milliseconds timeout) {
 }
 
 Status PayeeFollower::Run(const std::atomic<bool>& stop) {
-  while (!stop.load()) {
-    Result<size_t> consumed = PollOnce(std::chrono::milliseconds(100));
-    if (consumed.ok()) continue;
-    if (consumed.status().code() == StatusCode::kAborted) return consumed.status();
-    for (int i = 0; i < 5 && !stop.load(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    if (Status s = Start(std::chrono::seconds(10)); !s.ok() && s.code() == StatusCode::kAborted) {
-      return s;
-    }
-  }
-  return Status::Ok();
+  return events::RunFollower(stop, *this);
 }
 
 }  // namespace claims::payout

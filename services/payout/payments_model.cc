@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "libs/events/follower.h"
 #include "mutualaid/events/v1/payments.pb.h"
 #include "services/payout/desk.h"
 #include "services/payout/payout_ids.h"
@@ -391,18 +392,7 @@ Result<size_t> PaymentsFollower::PollOnce(std::chrono::milliseconds timeout) {
 }
 
 Status PaymentsFollower::Run(const std::atomic<bool>& stop) {
-  while (!stop.load()) {
-    Result<size_t> consumed = PollOnce(std::chrono::milliseconds(100));
-    if (consumed.ok()) continue;
-    if (consumed.status().code() == StatusCode::kAborted) return consumed.status();
-    for (int i = 0; i < 5 && !stop.load(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    if (Status s = Start(std::chrono::seconds(10)); !s.ok() && s.code() == StatusCode::kAborted) {
-      return s;
-    }
-  }
-  return Status::Ok();
+  return events::RunFollower(stop, *this);
 }
 
 }  // namespace claims::payout
