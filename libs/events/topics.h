@@ -6,7 +6,7 @@ namespace claims::events {
 inline constexpr char kIntakeTopic[] = "intake.events.v1";              // the system of record
 inline constexpr char kDecisionsTopic[] = "adjudication.decisions.v1";  // decisions, rejections
 inline constexpr char kPaymentsTopic[] = "payout.payments.v1";          // payments
-inline constexpr char kPayoutCommandsTopic[] = "payout.commands.v1";  // the payout desk's log
+inline constexpr char kPayoutCommandsTopic[] = "payout.commands.v1";    // the payout desk's log
 inline constexpr char kKeyTopic[] = "keys.members.v1";  // compacted; key id -> wrapped data key
 
 }  // namespace claims::events
