@@ -681,10 +681,10 @@ processor::FoldFactory DeskFoldFactory() {
       };
 }
 
-Result<api::LedgerBalance> ReadDeskLedger(const store::StateStore& store) {
+Result<api::LedgerBalance> ReadLedger(const store::StateStore& store, std::string_view cf) {
   api::LedgerBalance out;
   Status inner;
-  Status s = store.ScanPrefix(kDeskLedgerCf, "", [&](std::string_view key, std::string_view value) {
+  Status s = store.ScanPrefix(cf, "", [&](std::string_view key, std::string_view value) {
     api::AccountBalance* b = out.add_accounts();
     if (!b->ParseFromString(std::string(value))) {
       inner = DataLoss("stored ledger account " + std::string(key) + " is corrupt");
@@ -698,6 +698,10 @@ Result<api::LedgerBalance> ReadDeskLedger(const store::StateStore& store) {
   if (!inner.ok()) return inner;
   out.set_balanced(out.total_debit_fen() == out.total_credit_fen());
   return out;
+}
+
+Result<api::LedgerBalance> ReadDeskLedger(const store::StateStore& store) {
+  return ReadLedger(store, kDeskLedgerCf);
 }
 
 }  // namespace claims::payout

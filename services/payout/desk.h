@@ -102,8 +102,11 @@ class DeskFold : public processor::PartitionFold {
 
 processor::FoldFactory DeskFoldFactory();
 
-// The ledger as the desk's store holds it (tests and ops): every account, by name, with the
-// totals and whether debits equal credits.
+// The ledger as stored in `cf` of `store` (one AccountBalance per account, by account name),
+// with its totals and whether debits equal credits. DATA_LOSS for a corrupt account.
+Result<api::LedgerBalance> ReadLedger(const store::StateStore& store, std::string_view cf);
+
+// The ledger as the desk's store holds it (tests and ops).
 Result<api::LedgerBalance> ReadDeskLedger(const store::StateStore& store);
 
 }  // namespace claims::payout

@@ -118,22 +118,7 @@ Result<int64_t> PaymentsModel::ReportOutcomes(const std::string& report_id) cons
 }
 
 Result<api::LedgerBalance> PaymentsModel::Ledger() const {
-  api::LedgerBalance out;
-  Status inner;
-  Status s = store_.ScanPrefix(kModelLedgerCf, "", [&](std::string_view key, std::string_view v) {
-    api::AccountBalance* b = out.add_accounts();
-    if (!b->ParseFromString(std::string(v))) {
-      inner = DataLoss("stored ledger account " + std::string(key) + " is corrupt");
-      return false;
-    }
-    out.set_total_debit_fen(out.total_debit_fen() + b->debit_fen());
-    out.set_total_credit_fen(out.total_credit_fen() + b->credit_fen());
-    return true;
-  });
-  if (!s.ok()) return s;
-  if (!inner.ok()) return inner;
-  out.set_balanced(out.total_debit_fen() == out.total_credit_fen());
-  return out;
+  return ReadLedger(store_, kModelLedgerCf);
 }
 
 Result<std::map<api::PaymentStatus, int64_t>> PaymentsModel::CountByStatus() const {
