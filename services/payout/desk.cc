@@ -270,6 +270,24 @@ Status DeskFold::Requested(const api::PaymentRequested& r, Emitter& emit) {
   return emit.Emit(p.member_id(), kPaymentInstructedType, m);
 }
 
+namespace {
+
+// A hold or a release as published: the payment it concerns, who acted and why.
+template <typename Event>
+Event OperatorAction(const api::Payment& p, const std::string& operator_id,
+                     const std::string& note) {
+  Event m;
+  m.set_payment_id(p.payment_id());
+  m.set_claim_id(p.claim_id());
+  m.set_member_id(p.member_id());
+  m.set_kind(p.kind());
+  m.set_operator_id(operator_id);
+  m.set_note(note);
+  return m;
+}
+
+}  // namespace
+
 Status DeskFold::Hold(const api::HoldRequested& r, Emitter& emit) {
   Result<std::optional<api::Payment>> found = LoadPayment(r.payment_id());
   if (!found.ok()) return found.status();
@@ -295,14 +313,8 @@ Status DeskFold::Hold(const api::HoldRequested& r, Emitter& emit) {
   p.set_held_by(emit.body().operator_id());
   StorePayment(p);
   state_.Delete(kDeskReadyCf, p.payment_id());
-  ev::PaymentHeld m;
-  m.set_payment_id(p.payment_id());
-  m.set_claim_id(p.claim_id());
-  m.set_member_id(p.member_id());
-  m.set_kind(p.kind());
-  m.set_operator_id(emit.body().operator_id());
-  m.set_note(r.note());
-  return emit.Emit(p.member_id(), kPaymentHeldType, m);
+  return emit.Emit(p.member_id(), kPaymentHeldType,
+                   OperatorAction<ev::PaymentHeld>(p, emit.body().operator_id(), r.note()));
 }
 
 Status DeskFold::Release(const api::ReleaseRequested& r, Emitter& emit) {
@@ -325,14 +337,8 @@ Status DeskFold::Release(const api::ReleaseRequested& r, Emitter& emit) {
   p.clear_held_by();
   StorePayment(p);
   state_.Put(kDeskReadyCf, p.payment_id(), "");
-  ev::PaymentReleased m;
-  m.set_payment_id(p.payment_id());
-  m.set_claim_id(p.claim_id());
-  m.set_member_id(p.member_id());
-  m.set_kind(p.kind());
-  m.set_operator_id(emit.body().operator_id());
-  m.set_note(r.note());
-  return emit.Emit(p.member_id(), kPaymentReleasedType, m);
+  return emit.Emit(p.member_id(), kPaymentReleasedType,
+                   OperatorAction<ev::PaymentReleased>(p, emit.body().operator_id(), r.note()));
 }
 
 Status DeskFold::Batch(const api::BatchRequested& r, Emitter& emit) {
