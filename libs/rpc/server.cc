@@ -78,6 +78,12 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
   int port = 0;
   builder.AddListeningPort(options.listen, credentials, &port);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  // The synchronous server hands each call to a polling thread and lets a thread go once more
+  // than MAX_POLLERS poll (default 2): calls that wait (for Kafka, for fsync) then cost a thread
+  // created and destroyed each. Keeping threads lets them be reused.
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                              options.max_idle_threads);
   for (grpc::Service* service : services) builder.RegisterService(service);
   if (options.metrics != nullptr) {
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;

@@ -26,6 +26,8 @@ struct ServerOptions {
   // be empty (no client certificates at all).
   bool client_certificate_optional = false;
   int max_receive_message_bytes = 4 << 20;
+  // Threads kept waiting for calls between calls (at most; calls beyond them get new threads).
+  int max_idle_threads = 128;
   // When set, every call is counted and timed into it (see server_metrics.h). Not owned; must
   // outlive the server.
   ServerMetrics* metrics = nullptr;
