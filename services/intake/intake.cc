@@ -104,7 +104,15 @@ std::string ClaimIdFor(const std::string& partner, const std::string& key) {
 
 Intake::Intake(IntakeOptions options, store::StateStore& store, EventLog& log, MemberVault& vault,
                const BusinessClock& clock)
-    : options_(std::move(options)), store_(store), log_(log), vault_(vault), clock_(clock) {
+    : options_(std::move(options)),
+      store_(store),
+      log_(log),
+      vault_(vault),
+      clock_(clock),
+      committer_(std::make_unique<Committer>(
+          store_, log_, [this](const Status& s, std::chrono::milliseconds budget) {
+            return PublishFailure(s, budget);
+          })) {
   assert(options_.idempotency_retention_days >= kMinIdempotencyRetentionDays);
 }
 
@@ -127,14 +135,6 @@ Status Intake::PublishFailure(const Status& s, std::chrono::milliseconds budget)
   }
   return Unavailable("the event could not be recorded (" + s.message() +
                      "); retry with the same idempotency key");
-}
-
-Status Intake::Publish(const ev::Envelope& event, Deadline deadline) {
-  Result<std::chrono::milliseconds> budget = Budget(deadline);
-  if (!budget.ok()) return budget.status();
-  const Status s = log_.Append(event, *budget);
-  if (s.ok()) return s;
-  return PublishFailure(s, *budget);
 }
 
 ev::Envelope Intake::NewEvent(const std::string& partner, const std::string& method,
@@ -162,11 +162,17 @@ Result<std::string> Intake::Idempotent(const std::string& partner, const std::st
   if (Status s = KeyFormat(key); !s.ok()) return s;
   const std::string record_key = Join(partner, key);
   if (!key_locks_.LockAll({record_key}, deadline)) return KeyBusy();
-  HeldKeys held(key_locks_, {record_key});
+  auto mutation = std::make_shared<Mutation>();
+  mutation->held = std::make_shared<HeldKeys>(key_locks_, std::vector<std::string>{record_key});
   const std::string request_hash = RequestHash(request);
 
   Result<std::optional<std::string>> found = store_.Get(kIdempotencyCf, record_key);
   if (!found.ok()) return found.status();
+  Result<std::chrono::milliseconds> budget = Budget(deadline);
+  if (!budget.ok()) return budget.status();
+  mutation->cf = kIdempotencyCf;
+  mutation->record_key = record_key;
+  mutation->budget = *budget;
   if (found->has_value()) {
     Result<storage::IdempotencyRecord> record =
         ParseAs<storage::IdempotencyRecord>(**found, "idempotency record");
@@ -177,41 +183,29 @@ Result<std::string> Intake::Idempotent(const std::string& partner, const std::st
     if (record->done()) return record->response();
     // Recorded but not known to be published (an earlier attempt failed or crashed): publish the
     // very same bytes again.
-    Result<std::chrono::milliseconds> budget = Budget(deadline);
-    if (!budget.ok()) return budget.status();
     Result<Prepared> again = prepare(*budget);
     if (!again.ok()) return again.status();
     Result<ev::Envelope> event = ParseAs<ev::Envelope>(record->event(), "event");
     if (!event.ok()) return event.status();
-    if (Status s = Publish(*event, deadline); !s.ok()) return s;
-    record->set_done(true);
-    record->clear_event();  // published: only the answer is needed from now on
-    store::WriteBatch batch = std::move(again->state);
-    batch.Put(kIdempotencyCf, record_key, record->SerializeAsString());
-    if (Status s = store_.Write(batch); !s.ok()) return s;
-    return record->response();
+    mutation->recorded = true;
+    mutation->record = std::move(record).value();
+    mutation->event = std::move(event).value();
+    mutation->state = std::move(again->state);
+  } else {
+    Result<Prepared> prepared = prepare(*budget);
+    if (!prepared.ok()) return prepared.status();
+    storage::IdempotencyRecord& record = mutation->record;
+    record.set_method(method);
+    record.set_request_sha256(request_hash);
+    record.set_event(prepared->event.SerializeAsString());
+    record.set_response(prepared->response);
+    record.set_recorded_on(clock_.Today().ToString());
+    mutation->event = std::move(prepared->event);
+    mutation->state = std::move(prepared->state);
   }
-
-  Result<std::chrono::milliseconds> budget = Budget(deadline);
-  if (!budget.ok()) return budget.status();
-  Result<Prepared> prepared = prepare(*budget);
-  if (!prepared.ok()) return prepared.status();
-  storage::IdempotencyRecord record;
-  record.set_method(method);
-  record.set_request_sha256(request_hash);
-  record.set_event(prepared->event.SerializeAsString());
-  record.set_response(prepared->response);
-  record.set_recorded_on(clock_.Today().ToString());
-  store::WriteBatch pending;
-  pending.Put(kIdempotencyCf, record_key, record.SerializeAsString());
-  if (Status s = store_.Write(pending); !s.ok()) return s;
-  if (Status s = Publish(prepared->event, deadline); !s.ok()) return s;
-  record.set_done(true);
-  record.clear_event();  // published: only the answer is needed from now on
-  store::WriteBatch done = std::move(prepared->state);
-  done.Put(kIdempotencyCf, record_key, record.SerializeAsString());
-  if (Status s = store_.Write(done); !s.ok()) return s;
-  return record.response();
+  std::string response = mutation->record.response();
+  if (Status s = committer_->Commit(std::move(mutation), deadline); !s.ok()) return s;
+  return response;
 }
 
 Result<bool> Intake::OwnsMember(const std::string& partner, const std::string& member) {

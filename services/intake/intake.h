@@ -14,6 +14,7 @@
 #include "mutualaid/intake/v1/admin.pb.h"
 #include "mutualaid/intake/v1/intake.pb.h"
 #include "mutualaid/intake/v1/storage.pb.h"
+#include "services/intake/committer.h"
 #include "services/intake/ports.h"
 #include "services/intake/validation.h"
 
@@ -187,8 +188,6 @@ class Intake {
   Result<std::chrono::milliseconds> Budget(Deadline deadline) const;
   // What the caller sees when appending failed with `s` within `budget`.
   Status PublishFailure(const Status& s, std::chrono::milliseconds budget) const;
-  // Appends `event`, waiting at most Budget(deadline); maps failures to what the caller sees.
-  Status Publish(const mutualaid::events::v1::Envelope& event, Deadline deadline);
   // Whether `member` was enrolled through `partner`.
   Result<bool> OwnsMember(const std::string& partner, const std::string& member);
   Result<std::optional<api::storage::ClaimRecord>> LoadClaim(const std::string& claim_id);
@@ -209,6 +208,7 @@ class Intake {
   MemberVault& vault_;
   const BusinessClock& clock_;
   KeyLocks key_locks_;
+  std::unique_ptr<Committer> committer_;  // last: it stops before the rest goes
 };
 
 // The claim id a partner's submission gets: deterministic from (partner, idempotency key).

@@ -133,7 +133,7 @@ int Run(int argc, char** argv) {
   bus::ProducerOptions producer_options;
   producer_options.bootstrap_servers = flags->bootstrap_servers();
   producer_options.client_id = "intake";
-  producer_options.linger_ms = 1;
+  producer_options.linger_ms = 0;  // calls are batched already (committer.h)
   producer_options.message_timeout_ms =
       static_cast<int>(flags->Duration("publish-timeout").count());
   Result<std::unique_ptr<bus::Producer>> producer = bus::Producer::Create(producer_options);

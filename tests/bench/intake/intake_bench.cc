@@ -239,7 +239,7 @@ int Run(int argc, char** argv) {
   bus::ProducerOptions producer_options;
   producer_options.bootstrap_servers = (*broker)->bootstrap_servers();
   producer_options.client_id = "intake";
-  producer_options.linger_ms = 1;
+  producer_options.linger_ms = 0;
   producer_options.message_timeout_ms = 10000;
   Result<std::unique_ptr<bus::Producer>> producer = bus::Producer::Create(producer_options);
   if (!producer.ok()) Die(producer.status().ToString());

@@ -1,0 +1,178 @@
+#include "services/intake/committer.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace claims::intake {
+
+Committer::Committer(store::StateStore& store, events::EventLog& log,
+                     PublishFailure publish_failure, size_t max_group, int publishers)
+    : store_(store),
+      log_(log),
+      publish_failure_(std::move(publish_failure)),
+      max_group_(std::max<size_t>(max_group, 1)) {
+  writer_ = std::thread([this] { Write(); });
+  for (int i = 0; i < std::max(publishers, 1); ++i) {
+    publishers_.emplace_back([this] { Publish(); });
+  }
+}
+
+Committer::~Committer() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  writer_wake_.notify_one();
+  writer_.join();  // once everything handed over is through
+  publisher_wake_.notify_all();
+  for (std::thread& t : publishers_) t.join();
+}
+
+Status Committer::Commit(std::shared_ptr<Mutation> mutation,
+                         std::chrono::steady_clock::time_point deadline) {
+  auto ticket = std::make_shared<Ticket>();
+  ticket->mutation = std::move(mutation);
+  std::unique_lock<std::mutex> lock(mu_);
+  queue_.push_back(ticket);
+  writer_wake_.notify_one();
+  auto finished = [&] { return ticket->finished; };
+  if (deadline == std::chrono::steady_clock::time_point::max()) {
+    ticket->finished_cv.wait(lock, finished);
+  } else if (!ticket->finished_cv.wait_until(lock, deadline, finished)) {
+    if (!ticket->taken) {
+      ticket->abandoned = true;
+      ticket->mutation->held.reset();
+    }
+    return Status(StatusCode::kDeadlineExceeded,
+                  "the call's deadline passed before its event was recorded; retry with the "
+                  "same idempotency key");
+  }
+  return ticket->status;
+}
+
+uint64_t Committer::writes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return writes_;
+}
+
+uint64_t Committer::mutations() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return mutations_;
+}
+
+void Committer::Finish(const std::vector<std::shared_ptr<Ticket>>& tickets) {
+  if (tickets.empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    mutations_ += tickets.size();
+    for (const auto& ticket : tickets) ticket->finished = true;
+  }
+  for (const auto& ticket : tickets) {
+    ticket->mutation->held.reset();  // a retry with the key may run from now on
+    ticket->finished_cv.notify_one();
+  }
+}
+
+void Committer::Write() {
+  for (;;) {
+    Group fresh;
+    std::deque<Published> answered;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      writer_wake_.wait(lock, [&] {
+        return !queue_.empty() || !published_.empty() ||
+               (stop_ && publishing_ == 0 && to_publish_.empty());
+      });
+      if (queue_.empty() && published_.empty()) {
+        writer_done_ = true;  // stopping, and nothing is left in the pipeline
+        return;
+      }
+      while (!queue_.empty() && fresh.size() < max_group_) {
+        std::shared_ptr<Ticket> ticket = std::move(queue_.front());
+        queue_.pop_front();
+        if (ticket->abandoned) continue;
+        ticket->taken = true;
+        fresh.push_back(std::move(ticket));
+      }
+      answered.swap(published_);
+    }
+
+    // One synced write: the new group's pending records, and the done records and state of the
+    // groups Kafka acknowledged.
+    store::WriteBatch batch;
+    for (const auto& ticket : fresh) {
+      const Mutation& m = *ticket->mutation;
+      if (!m.recorded) batch.Put(m.cf, m.record_key, m.record.SerializeAsString());
+    }
+    std::vector<std::shared_ptr<Ticket>> acknowledged;
+    std::vector<std::shared_ptr<Ticket>> finished;
+    for (Published& p : answered) {
+      for (size_t i = 0; i < p.group.size(); ++i) {
+        Mutation& m = *p.group[i]->mutation;
+        if (!p.outcomes[i].ok()) {
+          p.group[i]->status = publish_failure_(p.outcomes[i], m.budget);
+          finished.push_back(p.group[i]);
+          continue;
+        }
+        m.record.set_done(true);
+        m.record.clear_event();  // published: only the answer is needed from now on
+        batch.Append(m.state);
+        batch.Put(m.cf, m.record_key, m.record.SerializeAsString());
+        acknowledged.push_back(p.group[i]);
+      }
+    }
+    const Status written = batch.empty() ? Status::Ok() : store_.Write(batch);
+    for (const auto& ticket : acknowledged) ticket->status = written;
+    finished.insert(finished.end(), acknowledged.begin(), acknowledged.end());
+
+    Group to_publish;
+    for (auto& ticket : fresh) {
+      if (written.ok() || ticket->mutation->recorded) {
+        to_publish.push_back(std::move(ticket));
+      } else {
+        ticket->status = written;  // nothing recorded, nothing published
+        finished.push_back(std::move(ticket));
+      }
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!batch.empty()) ++writes_;
+      if (!to_publish.empty()) to_publish_.push_back(std::move(to_publish));
+    }
+    publisher_wake_.notify_one();
+    Finish(finished);
+  }
+}
+
+void Committer::Publish() {
+  for (;;) {
+    Group group;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      publisher_wake_.wait(lock, [&] { return !to_publish_.empty() || writer_done_; });
+      if (to_publish_.empty()) return;
+      // Everything the writer has recorded since: one round trip for the lot.
+      while (!to_publish_.empty() && group.size() < max_group_) {
+        for (auto& ticket : to_publish_.front()) group.push_back(std::move(ticket));
+        to_publish_.pop_front();
+      }
+      ++publishing_;
+    }
+    std::vector<mutualaid::events::v1::Envelope> events;
+    events.reserve(group.size());
+    std::chrono::milliseconds budget{0};
+    for (const auto& ticket : group) {
+      events.push_back(ticket->mutation->event);
+      budget = std::max(budget, ticket->mutation->budget);
+    }
+    std::vector<Status> outcomes = log_.AppendAll(events, budget);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      --publishing_;
+      published_.push_back(Published{std::move(group), std::move(outcomes)});
+    }
+    writer_wake_.notify_one();
+  }
+}
+
+}  // namespace claims::intake

@@ -1,0 +1,112 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "libs/base/status.h"
+#include "libs/events/event_log.h"
+#include "libs/store/state_store.h"
+#include "mutualaid/events/v1/envelope.pb.h"
+#include "mutualaid/intake/v1/storage.pb.h"
+
+namespace claims::intake {
+
+// What one mutating call commits: its idempotency record, its event and the state that goes with
+// the event once Kafka has it.
+struct Mutation {
+  std::string cf;          // of the idempotency record
+  std::string record_key;  // partner \0 idempotency key
+  // As recorded while pending: with the event's bytes and the answer, done = false.
+  mutualaid::intake::v1::storage::IdempotencyRecord record;
+  mutualaid::events::v1::Envelope event;
+  store::WriteBatch state;
+  // True when `record` is on disk already (an earlier attempt recorded it): only publish.
+  bool recorded = false;
+  // The longest this mutation's event may wait for Kafka.
+  std::chrono::milliseconds budget{0};
+  // Held until the mutation is through, even when its caller stopped waiting, so that a retry
+  // with the same key never runs beside it. May be empty.
+  std::shared_ptr<void> held;
+};
+
+// Commits the mutations of concurrent calls together, in a pipeline of two stages. A writer
+// thread takes every mutation waiting and, in one synced store write, records them pending (those
+// not recorded yet) together with the done records and state of the groups Kafka acknowledged
+// since its last write; it then answers those groups and hands the new group to publishers,
+// which put a group's events in flight together (one Kafka round trip for the lot) and hand the
+// outcomes back. Per mutation this is the order of a lone call (pending durable before its event
+// is published, done and state durable before the answer), so every guarantee of Intake's calls
+// holds; what the pipeline saves is two fsyncs and a Kafka round trip per call, and the threads
+// of calls waiting on each other's disk writes, while the disk and Kafka work side by side.
+//
+// Outcomes: OK once the event is acknowledged and the record done; the store's error when the
+// pending record could not be written (nothing recorded); `publish_failure(status, budget)` when
+// Kafka did not acknowledge the event (the record stays pending: a retry publishes the same
+// bytes); the store's error when the done record could not be written (the event is in Kafka,
+// the record stays pending). Thread-safe.
+class Committer {
+ public:
+  using PublishFailure = std::function<Status(const Status&, std::chrono::milliseconds)>;
+
+  Committer(store::StateStore& store, events::EventLog& log, PublishFailure publish_failure,
+            size_t max_group = 4096, int publishers = 2);
+  ~Committer();  // commits what was handed over, then stops
+  Committer(const Committer&) = delete;
+  Committer& operator=(const Committer&) = delete;
+
+  // Hands `mutation` over and waits for its outcome, but not past `deadline`: DEADLINE_EXCEEDED
+  // then; a mutation not yet begun is dropped, one begun goes on to the end (either way a retry
+  // with the same key is safe).
+  Status Commit(std::shared_ptr<Mutation> mutation, std::chrono::steady_clock::time_point deadline);
+
+  // Store writes so far, and mutations committed (for tests and benchmarks).
+  uint64_t writes() const;
+  uint64_t mutations() const;
+
+ private:
+  struct Ticket {
+    std::shared_ptr<Mutation> mutation;
+    Status status;
+    bool taken = false;      // by the writer: it goes through to the end
+    bool abandoned = false;  // its caller stopped waiting before it was taken: dropped
+    bool finished = false;
+    std::condition_variable finished_cv;
+  };
+  using Group = std::vector<std::shared_ptr<Ticket>>;
+  // A group whose events Kafka answered, with the outcome of each.
+  struct Published {
+    Group group;
+    std::vector<Status> outcomes;
+  };
+  void Write();
+  void Publish();
+  // Answers the tickets of `group` whose status is set (under no lock).
+  void Finish(const std::vector<std::shared_ptr<Ticket>>& tickets);
+
+  store::StateStore& store_;
+  events::EventLog& log_;
+  PublishFailure publish_failure_;
+  const size_t max_group_;
+  mutable std::mutex mu_;
+  std::condition_variable writer_wake_;
+  std::condition_variable publisher_wake_;
+  std::deque<std::shared_ptr<Ticket>> queue_;  // handed over, not yet taken
+  std::deque<Group> to_publish_;
+  std::deque<Published> published_;
+  size_t publishing_ = 0;  // groups taken by publishers, not yet in published_
+  bool stop_ = false;
+  bool writer_done_ = false;
+  uint64_t writes_ = 0;
+  uint64_t mutations_ = 0;
+  std::thread writer_;
+  std::vector<std::thread> publishers_;
+};
+
+}  // namespace claims::intake

@@ -1,0 +1,267 @@
+// The committer's pipeline over a real RocksDB store and an event log held in memory whose
+// acknowledgements the test releases (Kafka itself is exercised by intake_test and the e2e
+// tests, through Intake).
+
+#include "services/intake/committer.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "libs/store/disk_faults.h"
+#include "tests/support/temp_dir.h"
+
+namespace claims::intake {
+namespace {
+
+using namespace std::chrono_literals;
+namespace ev = ::mutualaid::events::v1;
+namespace storage = ::mutualaid::intake::v1::storage;
+using Clock = std::chrono::steady_clock;
+
+constexpr char kRecords[] = "records";
+constexpr char kState[] = "state";
+
+// An event log that records what it is given and acknowledges only while open; while closed it
+// holds every append until opened or until the append's timeout. `fail` refuses appends.
+class GatedLog : public events::EventLog {
+ public:
+  Status Append(const ev::Envelope& event, std::chrono::milliseconds timeout) override {
+    return AppendAll({event}, timeout)[0];
+  }
+  std::vector<Status> AppendAll(const std::vector<ev::Envelope>& events,
+                                std::chrono::milliseconds timeout) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    ++appends_;
+    entered_.notify_all();
+    if (!opened_.wait_for(lock, timeout, [&] { return open_; })) {
+      return std::vector<Status>(events.size(), Status(StatusCode::kDeadlineExceeded, "held"));
+    }
+    if (fail_) return std::vector<Status>(events.size(), Unavailable("broker down"));
+    for (const ev::Envelope& e : events) ids_.push_back(e.event_id());
+    return std::vector<Status>(events.size(), Status::Ok());
+  }
+  void Open(bool open) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      open_ = open;
+    }
+    opened_.notify_all();
+  }
+  void Fail(bool fail) {
+    std::lock_guard<std::mutex> lock(mu_);
+    fail_ = fail;
+  }
+  // Waits until `n` appends have begun (at most 10 s).
+  bool WaitForAppends(int n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return entered_.wait_for(lock, 10s, [&] { return appends_ >= n; });
+  }
+  std::vector<std::string> ids() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ids_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable opened_;
+  std::condition_variable entered_;
+  bool open_ = true;
+  bool fail_ = false;
+  int appends_ = 0;
+  std::vector<std::string> ids_;
+};
+
+class CommitterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Result<test_support::TempDir> dir = test_support::TempDir::Create("committer-test");
+    ASSERT_TRUE(dir.ok()) << dir.status().ToString();
+    dir_ = std::make_unique<test_support::TempDir>(std::move(dir).value());
+    store::StoreOptions options;
+    options.column_families = {kRecords, kState};
+    Result<std::unique_ptr<store::StateStore>> store =
+        store::StateStore::Open(dir_->File("store"), options);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+  }
+
+  std::unique_ptr<Committer> NewCommitter() {
+    return std::make_unique<Committer>(*store_, log_,
+                                       [](const Status& s, std::chrono::milliseconds) {
+                                         return Unavailable("not recorded: " + s.message());
+                                       });
+  }
+
+  static std::shared_ptr<Mutation> MutationFor(int i) {
+    auto m = std::make_shared<Mutation>();
+    m->cf = kRecords;
+    m->record_key = "key-" + std::to_string(i);
+    m->record.set_method("SubmitClaim");
+    m->record.set_response("answer-" + std::to_string(i));
+    m->event.set_event_id("in-" + std::to_string(i));
+    m->record.set_event(m->event.SerializeAsString());
+    m->state.Put(kState, "claim-" + std::to_string(i), "RECEIVED");
+    m->budget = 5000ms;
+    return m;
+  }
+
+  // The stored record of key-i: absent, pending (with its event) or done (without).
+  std::optional<storage::IdempotencyRecord> Record(int i) {
+    Result<std::optional<std::string>> found = store_->Get(kRecords, "key-" + std::to_string(i));
+    EXPECT_TRUE(found.ok());
+    if (!found.ok() || !found->has_value()) return std::nullopt;
+    storage::IdempotencyRecord r;
+    EXPECT_TRUE(r.ParseFromString(**found));
+    return r;
+  }
+  bool HasState(int i) {
+    Result<std::optional<std::string>> found = store_->Get(kState, "claim-" + std::to_string(i));
+    return found.ok() && found->has_value();
+  }
+
+  std::unique_ptr<test_support::TempDir> dir_;
+  std::unique_ptr<store::StateStore> store_;
+  GatedLog log_;
+};
+
+TEST_F(CommitterTest, ConcurrentCallsShareStoreWritesAndEachEndsDoneWithItsState) {
+  auto committer = NewCommitter();
+  log_.Open(false);  // the first group waits in Kafka while the others queue behind it
+  constexpr int kCalls = 48;
+  std::vector<Status> results(kCalls, Status(StatusCode::kInternal, "not run"));
+  std::vector<std::thread> calls;
+  calls.emplace_back([&] { results[0] = committer->Commit(MutationFor(0), Clock::now() + 20s); });
+  ASSERT_TRUE(log_.WaitForAppends(1));
+  for (int i = 1; i < kCalls; ++i) {
+    calls.emplace_back(
+        [&, i] { results[i] = committer->Commit(MutationFor(i), Clock::now() + 20s); });
+  }
+  // Every call recorded pending (bounded wait) while Kafka holds the first, then Kafka answers.
+  auto all_pending = [&] {
+    for (int i = 0; i < kCalls; ++i) {
+      if (!Record(i).has_value()) return false;
+    }
+    return true;
+  };
+  const auto until = Clock::now() + 10s;
+  while (Clock::now() < until && !all_pending()) std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE(all_pending());
+  for (int i = 0; i < kCalls; ++i) EXPECT_FALSE(Record(i)->done()) << i;
+  const uint64_t pending_writes = committer->writes();
+  log_.Open(true);
+  for (std::thread& t : calls) t.join();
+
+  for (int i = 0; i < kCalls; ++i) {
+    EXPECT_TRUE(results[i].ok()) << i << ": " << results[i].ToString();
+    std::optional<storage::IdempotencyRecord> r = Record(i);
+    ASSERT_TRUE(r.has_value()) << i;
+    EXPECT_TRUE(r->done()) << i;
+    EXPECT_TRUE(r->event().empty()) << i;  // published: the event's bytes are not kept
+    EXPECT_EQ(r->response(), "answer-" + std::to_string(i));
+    EXPECT_TRUE(HasState(i)) << i;
+  }
+  EXPECT_EQ(log_.ids().size(), static_cast<size_t>(kCalls));  // each event once
+  EXPECT_EQ(committer->mutations(), static_cast<uint64_t>(kCalls));
+  // The done records of 48 calls come back from Kafka in a few groups, each one store write.
+  EXPECT_LE(committer->writes() - pending_writes, 4u);
+}
+
+TEST_F(CommitterTest, AnUnacknowledgedEventLeavesItsRecordPendingWithTheEventAndNoState) {
+  auto committer = NewCommitter();
+  log_.Fail(true);
+  const Status s = committer->Commit(MutationFor(1), Clock::now() + 10s);
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+  EXPECT_NE(s.message().find("broker down"), std::string::npos) << s.message();
+  std::optional<storage::IdempotencyRecord> r = Record(1);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(r->done());
+  EXPECT_EQ(r->event(), MutationFor(1)->event.SerializeAsString());  // a retry sends these bytes
+  EXPECT_FALSE(HasState(1));
+
+  // The retry: recorded already, so only published, then done.
+  log_.Fail(false);
+  std::shared_ptr<Mutation> retry = MutationFor(1);
+  retry->recorded = true;
+  retry->record = *r;
+  ASSERT_TRUE(committer->Commit(retry, Clock::now() + 10s).ok());
+  EXPECT_TRUE(Record(1)->done());
+  EXPECT_TRUE(HasState(1));
+  EXPECT_EQ(log_.ids(), std::vector<std::string>{"in-1"});
+}
+
+TEST_F(CommitterTest, ACallThatStopsWaitingIsDroppedOrCarriedThroughNeverHalfWay) {
+  auto committer = NewCommitter();
+  for (int i = 0; i < 20; ++i) {
+    std::shared_ptr<Mutation> late = MutationFor(i);
+    auto key = std::make_shared<int>(0);
+    std::weak_ptr<void> held = key;
+    late->held = std::move(key);
+    const Status s = committer->Commit(std::move(late), Clock::now());  // deadline already here
+    EXPECT_EQ(s.code(), StatusCode::kDeadlineExceeded) << s.ToString();
+    EXPECT_NE(s.message().find("retry with the same idempotency key"), std::string::npos);
+    // Dropped before the writer took it (nothing recorded, key free at once), or taken and
+    // carried through to the end (done, with its state) before its key is released.
+    const auto until = Clock::now() + 10s;
+    while (!held.expired() && Clock::now() < until) std::this_thread::sleep_for(1ms);
+    EXPECT_TRUE(held.expired()) << i;
+    std::optional<storage::IdempotencyRecord> r = Record(i);
+    if (r.has_value()) {
+      EXPECT_TRUE(r->done()) << i;
+      EXPECT_TRUE(HasState(i)) << i;
+    } else {
+      EXPECT_FALSE(HasState(i)) << i;
+    }
+  }
+}
+
+TEST_F(CommitterTest, AStoreThatCannotWriteRecordsNothingAndPublishesNothing) {
+  auto faults = std::make_shared<store::DiskFaults>();
+  store_.reset();
+  store::StoreOptions options;
+  options.column_families = {kRecords, kState};
+  options.test_disk_faults = faults;
+  Result<std::unique_ptr<store::StateStore>> store =
+      store::StateStore::Open(dir_->File("faulty"), options);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  store_ = std::move(store).value();
+  auto committer = NewCommitter();
+  faults->SetDiskFull(true);
+  const Status s = committer->Commit(MutationFor(1), Clock::now() + 10s);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.code(), StatusCode::kDeadlineExceeded) << s.ToString();
+  EXPECT_TRUE(log_.ids().empty());  // never published what is not recorded
+  committer.reset();
+  store_.reset();
+  faults->SetDiskFull(false);
+  store = store::StateStore::Open(dir_->File("faulty"), options);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  store_ = std::move(store).value();
+  EXPECT_FALSE(Record(1).has_value());
+  EXPECT_FALSE(HasState(1));
+}
+
+TEST_F(CommitterTest, StoppingCommitsEverythingHandedOver) {
+  auto committer = NewCommitter();
+  std::vector<std::thread> calls;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 16; ++i) {
+    calls.emplace_back([&, i] {
+      if (committer->Commit(MutationFor(i), Clock::now() + 20s).ok()) ++ok;
+    });
+  }
+  for (std::thread& t : calls) t.join();
+  committer.reset();
+  EXPECT_EQ(ok.load(), 16);
+  for (int i = 0; i < 16; ++i) EXPECT_TRUE(Record(i)->done()) << i;
+}
+
+}  // namespace
+}  // namespace claims::intake
