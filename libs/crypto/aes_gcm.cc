@@ -2,9 +2,10 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include <memory>
+
+#include "libs/crypto/random.h"
 
 namespace claims::crypto {
 namespace {
@@ -49,7 +50,7 @@ Result<CipherCtx> Start(bool encrypt, const KeyMaterial& key, const GcmNonce& no
 
 Result<GcmNonce> RandomNonceSource::Next() {
   GcmNonce nonce{};
-  if (RAND_bytes(nonce.data(), static_cast<int>(nonce.size())) != 1) {
+  if (!RandomBytes(nonce).ok()) {
     return Internal("the random number generator failed to produce a nonce");
   }
   return nonce;

@@ -1,12 +1,13 @@
 #include "libs/crypto/keys.h"
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <string>
+
+#include "libs/crypto/random.h"
 
 namespace claims::crypto {
 namespace {
@@ -143,7 +144,7 @@ Result<DataKey> GenerateDataKey(std::string key_id) {
   if (key_id.empty()) return InvalidArgument("a data key needs a non-empty key id");
   std::array<unsigned char, kKeySize> raw;
   Cleanse cleanse_raw(raw);
-  if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1) {
+  if (!RandomBytes(raw).ok()) {
     return Internal("the random number generator failed to produce a data key");
   }
   return DataKey::FromBytes(

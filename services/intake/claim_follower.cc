@@ -80,6 +80,7 @@ Status ClaimFollower::ApplyKey(const bus::Message& message, store::WriteBatch& b
     return Status::Ok();
   }
   batch.Delete(kMemberKeyIdsCf, index_key);
+  destroyed_.push_back(message.key);
   Result<std::optional<std::string>> cached = store_.Get(kMemberKeysCf, member);
   if (!cached.ok()) return cached.status();
   if (cached->has_value() && (*cached)->substr(0, (*cached)->find('\0')) == message.key) {
@@ -206,6 +207,7 @@ Result<size_t> ClaimFollower::PollOnce(std::chrono::milliseconds timeout) {
   if (!events.ok()) return events.status();
   store::WriteBatch batch;
   pending_.clear();
+  destroyed_.clear();
   std::map<std::pair<std::string, int32_t>, int64_t> next;
   size_t applied = 0;
   for (const bus::ConsumerEvent& e : *events) {
@@ -217,6 +219,9 @@ Result<size_t> ClaimFollower::PollOnce(std::chrono::milliseconds timeout) {
   for (const auto& [tp, offset] : next) batch.SetOffset(tp.first, tp.second, offset);
   if (Status s = store_.Write(batch); !s.ok()) return s;
   pending_.clear();
+  if (key_destroyed_) {
+    for (const std::string& key_id : destroyed_) key_destroyed_(key_id);
+  }
   return applied;
 }
 

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -36,8 +37,11 @@ using events::kPaymentsTopic;
 // Not thread-safe: one thread runs it. The store may be read concurrently.
 class ClaimFollower {
  public:
-  ClaimFollower(store::StateStore& store, bus::Consumer& consumer)
-      : store_(store), consumer_(consumer) {}
+  // `key_destroyed`, when set, is called with the id of every data key the key topic tombstoned,
+  // once that is stored (KeyVault::Forget: no cached copy outlives an erasure).
+  ClaimFollower(store::StateStore& store, bus::Consumer& consumer,
+                std::function<void(const std::string& key_id)> key_destroyed = nullptr)
+      : store_(store), consumer_(consumer), key_destroyed_(std::move(key_destroyed)) {}
 
   // Assigns every partition of the four topics from the stored offsets.
   Status Start(std::chrono::milliseconds timeout);
@@ -56,6 +60,8 @@ class ClaimFollower {
  private:
   store::StateStore& store_;
   bus::Consumer& consumer_;
+  std::function<void(const std::string& key_id)> key_destroyed_;
+  std::vector<std::string> destroyed_;  // key ids tombstoned by the batch being built
   // Applies one record of the key topic.
   Status ApplyKey(const bus::Message& message, store::WriteBatch& batch);
 

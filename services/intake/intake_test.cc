@@ -811,7 +811,8 @@ TEST_F(IntakeTest, ErasureDestroysEveryKeyOfTheMemberWhileTheirEventsStillDecode
   std::unique_ptr<KeyVault> replica_vault = NewVault(*replica_store);
   ASSERT_TRUE(replica_vault->Seal(member, "detail", "test", 5s).ok());
   std::unique_ptr<bus::Consumer> replica_consumer = FollowerConsumer();
-  ClaimFollower replica_follower(*replica_store, *replica_consumer);
+  ClaimFollower replica_follower(*replica_store, *replica_consumer,
+                                 [&](const std::string& key_id) { replica_vault->Forget(key_id); });
   ASSERT_TRUE(replica_follower.Start(10s).ok());
 
   auto key_ids_in = [&](store::StateStore& store) {
@@ -919,6 +920,11 @@ TEST_F(IntakeTest, ErasureDestroysEveryKeyOfTheMemberWhileTheirEventsStillDecode
   const grpc::Status refused = admin_->EraseMember(As("operator:ops1").get(), malformed, &again);
   ASSERT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(rpc::FromGrpc(refused).violations().at(0).field, "member_id");
+  // The other replica had the member's key cached; it does not seal with it any more: a new
+  // value gets a new key.
+  Result<ev::SealedPersonalData> resealed = replica_vault->Seal(member, "detail", "test", 5s);
+  ASSERT_TRUE(resealed.ok()) << resealed.status().ToString();
+  EXPECT_EQ(destroyed.count(resealed->key_id()), 0u) << resealed->key_id();
 }
 
 TEST_F(IntakeTest, PurgesIdempotencyKeysOlderThanTheRetentionAndKeepsNewerOnes) {

@@ -173,7 +173,8 @@ int Run(int argc, char** argv) {
   IntakeService service(intake, auth);
   IntakeAdminService admin_service(intake, auth);
 
-  ClaimFollower follower(**store, **consumer);
+  ClaimFollower follower(**store, **consumer,
+                         [&vault](const std::string& key_id) { vault.Forget(key_id); });
   if (Status s = follower.Start(std::chrono::seconds(30)); !s.ok()) {
     return fail("cannot read the claim topics", s);
   }

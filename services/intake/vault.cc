@@ -1,11 +1,11 @@
 #include "services/intake/vault.h"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
+#include <array>
 
 #include "libs/crypto/hmac.h"
 #include "libs/crypto/key_wrap.h"
+#include "libs/crypto/random.h"
 #include "libs/crypto/seal.h"
 #include "libs/crypto/sha256.h"
 
@@ -30,17 +30,40 @@ std::string KeyVault::MemberId(const std::string& resident_id_number) {
   return crypto::MemberPseudonym(pseudonym_key_, resident_id_number);
 }
 
+Result<std::optional<crypto::DataKey>> KeyVault::Find(const std::string& member_id) {
+  if (auto hit = cache_.find(member_id); hit != cache_.end()) {
+    return std::optional<crypto::DataKey>(hit->second);
+  }
+  Result<std::optional<std::string>> cached = store_.Get(kMemberKeysCf, member_id);
+  if (!cached.ok()) return cached.status();
+  if (!cached->has_value()) return std::optional<crypto::DataKey>();
+  const std::string& value = **cached;
+  const size_t sep = value.find('\0');
+  if (sep == std::string::npos) return DataLoss("stored key of a member is corrupt");
+  Result<crypto::DataKey> key =
+      crypto::UnwrapKey(master_key_, value.substr(0, sep), value.substr(sep + 1));
+  if (!key.ok()) return key.status();
+  Cache(member_id, *key);
+  return std::optional<crypto::DataKey>(std::move(key).value());
+}
+
+void KeyVault::Forget(const std::string& key_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto hit = cache_.find(MemberOfKeyId(key_id));
+  if (hit != cache_.end() && hit->second.key_id() == key_id) cache_.erase(hit);
+}
+
+void KeyVault::Cache(const std::string& member_id, const crypto::DataKey& key) {
+  if (cache_.size() >= kMaxCachedKeys) cache_.clear();
+  cache_.insert_or_assign(member_id, key);
+}
+
 Result<crypto::DataKey> KeyVault::KeyOf(const std::string& member_id,
                                         std::chrono::milliseconds timeout) {
   std::lock_guard<std::mutex> lock(mu_);
-  Result<std::optional<std::string>> cached = store_.Get(kMemberKeysCf, member_id);
-  if (!cached.ok()) return cached.status();
-  if (cached->has_value()) {
-    const std::string& value = **cached;
-    const size_t sep = value.find('\0');
-    if (sep == std::string::npos) return DataLoss("stored key of a member is corrupt");
-    return crypto::UnwrapKey(master_key_, value.substr(0, sep), value.substr(sep + 1));
-  }
+  Result<std::optional<crypto::DataKey>> found = Find(member_id);
+  if (!found.ok()) return found.status();
+  if (found->has_value()) return std::move(**found);
   if (timeout.count() <= 0) {
     return Status(StatusCode::kDeadlineExceeded, "no time left to record the member's data key");
   }
@@ -58,14 +81,16 @@ Result<crypto::DataKey> KeyVault::KeyOf(const std::string& member_id,
   store::WriteBatch batch;
   Remember(member_id, *created, batch);
   if (Status s = store_.Write(batch); !s.ok()) return s;
+  Cache(member_id, created->key);
   return std::move(created->key);
 }
 
 Result<KeyVault::NewKey> KeyVault::CreateKey(const std::string& member_id) {
-  unsigned char suffix[8];
-  if (RAND_bytes(suffix, sizeof suffix) != 1) return Internal("no randomness for a key id");
+  std::array<uint8_t, 8> suffix;
+  if (!crypto::RandomBytes(suffix).ok()) return Internal("no randomness for a key id");
   const std::string key_id =
-      member_id + "/" + crypto::ToHex(std::string_view(reinterpret_cast<char*>(suffix), 8));
+      member_id + "/" +
+      crypto::ToHex(std::string_view(reinterpret_cast<const char*>(suffix.data()), suffix.size()));
   Result<crypto::DataKey> key = crypto::GenerateDataKey(key_id);
   if (!key.ok()) return key.status();
   Result<std::string> wrapped = crypto::WrapKey(master_key_, *key, nonces_);
@@ -91,9 +116,9 @@ Status KeyVault::PrepareKeys(const std::vector<std::string>& member_ids,
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::string> missing;
   for (const std::string& member_id : member_ids) {
-    Result<std::optional<std::string>> cached = store_.Get(kMemberKeysCf, member_id);
-    if (!cached.ok()) return cached.status();
-    if (!cached->has_value()) missing.push_back(member_id);
+    Result<std::optional<crypto::DataKey>> found = Find(member_id);
+    if (!found.ok()) return found.status();
+    if (!found->has_value()) missing.push_back(member_id);
   }
   std::sort(missing.begin(), missing.end());
   missing.erase(std::unique(missing.begin(), missing.end()), missing.end());
@@ -125,6 +150,9 @@ Status KeyVault::PrepareKeys(const std::vector<std::string>& member_ids,
     }
   }
   if (Status s = store_.Write(batch); !s.ok()) return s;
+  for (size_t i = 0; i < created.size(); ++i) {
+    if (delivered[i].status.ok()) Cache(missing[i], created[i].key);
+  }
   return failed;
 }
 
@@ -165,6 +193,7 @@ Result<std::vector<std::string>> KeyVault::Erase(const std::string& member_id,
     if (s.code() == StatusCode::kDeadlineExceeded) return s;
     return Unavailable("cannot record the erasure of the member's keys: " + s.message());
   }
+  cache_.erase(member_id);
   store::WriteBatch batch;
   batch.Delete(kMemberKeysCf, member_id);
   for (const std::string& key_id : key_ids) batch.Delete(kMemberKeyIdsCf, Join(member_id, key_id));

@@ -3,7 +3,9 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "libs/bus/producer.h"
@@ -56,6 +58,9 @@ class KeyVault : public MemberVault {
   // tombstone was acknowledged.
   Result<std::vector<std::string>> Erase(const std::string& member_id,
                                          std::chrono::milliseconds timeout) override;
+  // Drops the cached copy of the key `key_id` (destroyed by another replica's erasure, which
+  // ClaimFollower reads from the key topic).
+  void Forget(const std::string& key_id);
 
  private:
   Result<crypto::DataKey> KeyOf(const std::string& member_id, std::chrono::milliseconds timeout);
@@ -75,8 +80,17 @@ class KeyVault : public MemberVault {
   bus::Producer& producer_;
   KeyTombstoneWriter& tombstones_;
   std::string key_topic_;
+  // A found key from the cache, else from the store (unwrapped and cached). Under mu_.
+  Result<std::optional<crypto::DataKey>> Find(const std::string& member_id);
+  void Cache(const std::string& member_id, const crypto::DataKey& key);  // under mu_
+
   crypto::RandomNonceSource nonces_;
-  std::mutex mu_;  // serializes key creation and erasure
+  std::mutex mu_;  // serializes key creation and erasure, and guards the cache
+  // Members' current keys, unwrapped: a bulk enrollment seals right after creating the keys,
+  // and every claim with health data seals again. Only looked up, never iterated; emptied when
+  // it reaches kMaxCachedKeys (about 100 bytes a key).
+  static constexpr size_t kMaxCachedKeys = size_t{1} << 18;
+  std::unordered_map<std::string, crypto::DataKey> cache_;
 };
 
 }  // namespace claims::intake
