@@ -23,21 +23,6 @@ namespace ev = ::mutualaid::events::v1;
 namespace in = ::mutualaid::intake::v1;
 namespace rv = ::mutualaid::adjudication::v1;
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailures = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitUnavailable = 3;
-
-void AddConnection(CLI::App* cmd, ClientCommands::Connection& c, const std::string& service) {
-  cmd->add_option("--target", c.target, service + " address, host:port")->required();
-  cmd->add_flag("--insecure-dev", c.insecure_dev, "Plaintext, caller named by --principal (dev)");
-  cmd->add_option("--principal", c.principal, "Caller in dev mode, e.g. partner:P-0001");
-  cmd->add_option("--tls-ca", c.tls_ca, "CA certificate (PEM) that signed the server");
-  cmd->add_option("--tls-cert", c.tls_cert, "Client certificate (PEM): names the caller");
-  cmd->add_option("--tls-key", c.tls_key, "Client private key (PEM)");
-  cmd->add_option("--timeout", c.timeout_s, "Seconds to wait for an answer")->capture_default_str();
-}
-
 std::string ReadAll(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   std::stringstream s;
@@ -45,7 +30,32 @@ std::string ReadAll(const std::string& path) {
   return s.str();
 }
 
-std::shared_ptr<grpc::Channel> Channel(const ClientCommands::Connection& c) {
+// A claim that will not change any more: the watch ends there.
+bool IsFinal(const in::Claim& claim) {
+  return claim.status() == in::PAID || claim.status() == in::PAYMENT_FAILED ||
+         claim.status() == in::DENIED;
+}
+
+}  // namespace
+
+void AddConnection(CLI::App* cmd, Connection& c, const std::string& service) {
+  cmd->add_option("--target", c.target, service + " address, host:port")->required();
+  cmd->add_flag("--insecure-dev", c.insecure_dev, "Plaintext, caller named by --principal (dev)");
+  cmd->add_option("--principal", c.principal, "Caller in dev mode, e.g. partner:P-0001");
+  cmd->add_option("--tls-ca", c.tls_ca, "CA certificate (PEM) that signed the server");
+  cmd->add_option("--tls-cert", c.tls_cert, "Client certificate (PEM): names the caller");
+  cmd->add_option("--tls-key", c.tls_key, "Client private key (PEM)");
+  cmd->add_option("--timeout", c.timeout_s, "Seconds to wait for an answer")->capture_default_str();
+  cmd->footer(kExitCodesHelp);
+}
+
+void AddOutput(CLI::App* cmd, std::string& output) {
+  cmd->add_option("--output,-o", output, "Output format")
+      ->check(CLI::IsMember({"table", "json", "csv"}))
+      ->capture_default_str();
+}
+
+std::shared_ptr<grpc::Channel> OpenChannel(const Connection& c) {
   if (c.insecure_dev) return grpc::CreateChannel(c.target, grpc::InsecureChannelCredentials());
   grpc::SslCredentialsOptions ssl;
   if (!c.tls_ca.empty()) ssl.pem_root_certs = ReadAll(c.tls_ca);
@@ -54,7 +64,7 @@ std::shared_ptr<grpc::Channel> Channel(const ClientCommands::Connection& c) {
   return grpc::CreateChannel(c.target, grpc::SslCredentials(ssl));
 }
 
-std::unique_ptr<grpc::ClientContext> Context(const ClientCommands::Connection& c) {
+std::unique_ptr<grpc::ClientContext> NewContext(const Connection& c) {
   auto context = std::make_unique<grpc::ClientContext>();
   if (c.insecure_dev && !c.principal.empty()) {
     context->AddMetadata("x-claims-principal", c.principal);
@@ -63,10 +73,10 @@ std::unique_ptr<grpc::ClientContext> Context(const ClientCommands::Connection& c
   return context;
 }
 
-// Prints a failed call (with every field violation) and returns its exit code.
-int Failed(const grpc::Status& status) {
+int Failed(const grpc::Status& status, const std::string& what) {
   const claims::Status ours = rpc::FromGrpc(status);
-  std::cerr << "claimsctl: " << StatusCodeName(ours.code()) << ": " << ours.message() << "\n";
+  std::cerr << "claimsctl: " << (what.empty() ? "" : what + ": ") << StatusCodeName(ours.code())
+            << ": " << ours.message() << "\n";
   for (const FieldViolation& v : ours.violations()) {
     std::cerr << "  " << v.field << ": " << v.description << "\n";
   }
@@ -123,6 +133,8 @@ void PrintMessage(const google::protobuf::Message& m, const std::string& output)
   t.Print(output, std::cout);
 }
 
+namespace {
+
 // Splits one CSV line (RFC 4180 quotes); false on an unterminated quote.
 bool SplitCsv(const std::string& line, std::vector<std::string>* cells) {
   cells->assign(1, "");
@@ -164,11 +176,7 @@ struct Reject {
 
 void ClientCommands::Register(CLI::App& app, CLI::App& claim, std::string& output) {
   output_ = &output;
-  auto add_output = [&](CLI::App* cmd) {
-    cmd->add_option("--output,-o", output, "Output format")
-        ->check(CLI::IsMember({"table", "json", "csv"}))
-        ->capture_default_str();
-  };
+  auto add_output = [&](CLI::App* cmd) { AddOutput(cmd, output); };
   enroll_ = app.add_subcommand(
       "enroll",
       "Enroll one member (flags) or many from a CSV file (--csv; header: idempotency_key,"
@@ -211,7 +219,10 @@ void ClientCommands::Register(CLI::App& app, CLI::App& claim, std::string& outpu
   status_->add_option("claim_id", claim_id_, "Claim id")->required();
 
   watch_ = claim.add_subcommand(
-      "watch", "Print a claim each time it changes, until the stream ends or --timeout");
+      "watch",
+      "Print a claim each time it changes until it is final (PAID or PAYMENT_FAILED): exit 0; "
+      "exit 3 when --timeout (or the service going away) ends the watch first. With -o json, "
+      "one JSON object a line.");
   AddConnection(watch_, intake_, "Intake");
   add_output(watch_);
   watch_->add_option("claim_id", claim_id_, "Claim id")->required();
@@ -252,7 +263,7 @@ std::optional<int> ClientCommands::Run() {
 }
 
 int ClientCommands::Enroll() {
-  auto stub = in::IntakeService::NewStub(Channel(intake_));
+  auto stub = in::IntakeService::NewStub(OpenChannel(intake_));
   std::vector<in::EnrollMemberRequest> requests;
   std::vector<int> lines;  // CSV line of each request
   std::vector<Reject> rejects;
@@ -295,7 +306,7 @@ int ClientCommands::Enroll() {
       return Usage("--" + rejects[0].field, rejects[0].description);
     }
     in::EnrollMemberResponse response;
-    grpc::Status s = stub->EnrollMember(Context(intake_).get(), r, &response);
+    grpc::Status s = stub->EnrollMember(NewContext(intake_).get(), r, &response);
     if (!s.ok()) return Failed(s);
     PrintMessage(response, *output_);
     return kExitOk;
@@ -331,7 +342,7 @@ int ClientCommands::Enroll() {
   }
   in::BulkEnrollResponse response;
   if (!requests.empty()) {
-    auto context = Context(intake_);
+    auto context = NewContext(intake_);
     auto writer = stub->BulkEnroll(context.get(), &response);
     ProgressBar bar("enroll");
     for (size_t i = 0; i < requests.size(); ++i) {
@@ -391,37 +402,55 @@ int ClientCommands::Submit() {
   for (const std::string& d : documents_) r.add_documents(d);
   r.set_medical_detail(detail_);
   in::SubmitClaimResponse response;
-  grpc::Status s = in::IntakeService::NewStub(Channel(intake_))
-                       ->SubmitClaim(Context(intake_).get(), r, &response);
+  grpc::Status s = in::IntakeService::NewStub(OpenChannel(intake_))
+                       ->SubmitClaim(NewContext(intake_).get(), r, &response);
   if (!s.ok()) return Failed(s);
   PrintMessage(response, *output_);
   return kExitOk;
 }
 
 int ClientCommands::Status(bool watch) {
-  auto stub = in::IntakeService::NewStub(Channel(intake_));
+  auto stub = in::IntakeService::NewStub(OpenChannel(intake_));
   if (!watch) {
     in::GetClaimRequest r;
     r.set_claim_id(claim_id_);
     in::Claim claim;
-    grpc::Status s = stub->GetClaim(Context(intake_).get(), r, &claim);
+    grpc::Status s = stub->GetClaim(NewContext(intake_).get(), r, &claim);
     if (!s.ok()) return Failed(s);
     PrintMessage(claim, *output_);
     return kExitOk;
   }
   in::WatchClaimRequest r;
   r.set_claim_id(claim_id_);
-  auto context = Context(intake_);
+  auto context = NewContext(intake_);
   auto reader = stub->WatchClaim(context.get(), r);
   in::Claim claim;
+  bool seen = false;
   for (int updates = 0; updates < 100000 && reader->Read(&claim); ++updates) {
-    PrintMessage(claim, *output_);
+    seen = true;
+    if (*output_ == "json") {
+      // One object a line (JSON lines), so that a script can read each update as it comes.
+      std::string json;
+      google::protobuf::util::JsonPrintOptions options;
+      options.preserve_proto_field_names = true;
+      (void)google::protobuf::util::MessageToJsonString(claim, &json, options);
+      std::cout << json << "\n";
+    } else {
+      PrintMessage(claim, *output_);
+    }
     std::cout.flush();
   }
   grpc::Status s = reader->Finish();
-  // The watch ends at --timeout: that is the normal way out.
   if (!s.ok() && s.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) return Failed(s);
-  return kExitOk;
+  // The server ends the stream once the claim is final; --timeout (or a server going away)
+  // ends it before: retry later.
+  if (s.ok() && seen && IsFinal(claim)) return kExitOk;
+  std::cerr << "claimsctl: claim " << claim_id_ << " is "
+            << (seen ? in::ClaimStatus_Name(claim.status()) : std::string("unknown"))
+            << ", not final, when the watch ended"
+            << (s.ok() ? std::string() : " (--timeout " + std::to_string(intake_.timeout_s) + " s)")
+            << "\n";
+  return kExitUnavailable;
 }
 
 int ClientCommands::Appeal() {
@@ -430,15 +459,15 @@ int ClientCommands::Appeal() {
   r.set_claim_id(claim_id_);
   r.set_reason(reason_);
   in::AppealClaimResponse response;
-  grpc::Status s = in::IntakeService::NewStub(Channel(intake_))
-                       ->AppealClaim(Context(intake_).get(), r, &response);
+  grpc::Status s = in::IntakeService::NewStub(OpenChannel(intake_))
+                       ->AppealClaim(NewContext(intake_).get(), r, &response);
   if (!s.ok()) return Failed(s);
   PrintMessage(response, *output_);
   return kExitOk;
 }
 
 int ClientCommands::Queue() {
-  auto stub = rv::ReviewService::NewStub(Channel(review_));
+  auto stub = rv::ReviewService::NewStub(OpenChannel(review_));
   rv::ListReferredRequest r;
   if (!coverage_.empty()) {
     ev::Coverage coverage;
@@ -453,7 +482,7 @@ int ClientCommands::Queue() {
   t.numeric = {false, false, true, true, false, false};
   for (int page = 0; page < 10000; ++page) {
     rv::ListReferredResponse response;
-    grpc::Status s = stub->ListReferred(Context(review_).get(), r, &response);
+    grpc::Status s = stub->ListReferred(NewContext(review_).get(), r, &response);
     if (!s.ok()) return Failed(s);
     for (const rv::Decision& d : response.decisions()) {
       std::string reasons;
@@ -478,8 +507,8 @@ int ClientCommands::Review(bool approve) {
   r.set_note(note_);
   r.set_revision(revision_);
   rv::ReviewClaimResponse response;
-  grpc::Status s = rv::ReviewService::NewStub(Channel(review_))
-                       ->ReviewClaim(Context(review_).get(), r, &response);
+  grpc::Status s = rv::ReviewService::NewStub(OpenChannel(review_))
+                       ->ReviewClaim(NewContext(review_).get(), r, &response);
   if (!s.ok()) return Failed(s);
   PrintMessage(response, *output_);
   return kExitOk;

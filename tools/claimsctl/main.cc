@@ -29,6 +29,7 @@
 #include "tools/claimsctl/audit/simulate.h"
 #include "tools/claimsctl/client.h"
 #include "tools/claimsctl/conformance.h"
+#include "tools/claimsctl/payments.h"
 #include "tools/claimsctl/progress.h"
 #include "tools/claimsctl/table.h"
 
@@ -38,15 +39,11 @@ using claims::Result;
 using claims::Status;
 namespace audit = claims::audit;
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailures = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitUnavailable = 3;
-
-constexpr char kExitCodes[] =
-    "Exit codes: 0 success (an audit found no divergence), 1 failures or divergences found, "
-    "2 bad usage or bad input (the message names file, position and field), 3 a cluster or "
-    "service could not be reached.\n";
+using claims::ctl::kExitFailures;
+using claims::ctl::kExitOk;
+using claims::ctl::kExitUnavailable;
+using claims::ctl::kExitUsage;
+constexpr const char* kExitCodes = claims::ctl::kExitCodesHelp;
 
 int PrintStatus(const Status& status) {
   std::cerr << "claimsctl: " << status.message() << "\n";
@@ -529,6 +526,8 @@ int main(int argc, char** argv) {
 
   claims::ctl::ClientCommands client;
   client.Register(app, *claim_cmd, output);
+  claims::ctl::PaymentCommands payments;
+  payments.Register(app, output);
 
   try {
     app.parse(argc, argv);
@@ -561,5 +560,6 @@ int main(int argc, char** argv) {
   }
   if (history_cmd->parsed()) return RunHistory(history_source, history_claim, output);
   if (std::optional<int> code = client.Run()) return *code;
+  if (std::optional<int> code = payments.Run()) return *code;
   return kExitUsage;
 }

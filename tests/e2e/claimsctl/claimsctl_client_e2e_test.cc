@@ -10,20 +10,15 @@
 #include <thread>
 
 #include "libs/identity/resident_id.h"
-#include "tests/support/child_process.h"
+#include "tests/e2e/claimsctl/cli_runner.h"
 #include "tests/support/dev_broker.h"
-#include "tests/support/temp_dir.h"
 
 namespace claims {
 namespace {
 
 using namespace std::chrono_literals;
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using ctl_test::CliRun;
 
 std::string ResidentId(const std::string& first17) {
   return first17 + identity::ResidentIdCheckCharacter(first17);
@@ -44,56 +39,26 @@ class ClaimsctlClientE2eTest : public ::testing::Test {
         << "f0e0d0c0b0a090807060504030201000f1e1d1c1b1a191817161514131211101\n";
   }
 
-  // Starts a service binary and returns its gRPC port.
+  // Starts a service binary and returns its gRPC address.
   std::string Start(const std::string& name, std::vector<std::string> argv) {
-    test_support::SpawnOptions spawn;
-    spawn.stdout_path = dir_->File(name + ".out");
-    spawn.stderr_path = dir_->File(name + ".log");
-    spawn.env = {{"CLAIMS_BUSINESS_DATE", "2024-06-01"}};
-    argv.insert(argv.end(), {"--bootstrap-servers", broker_->bootstrap_servers(), "--listen",
-                             "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--data-dir",
-                             dir_->File(name + "-data"), "--insecure-dev"});
-    Result<test_support::ChildProcess> child = test_support::ChildProcess::Spawn(argv, spawn);
-    EXPECT_TRUE(child.ok()) << child.status().ToString();
-    children_.push_back(std::move(child).value());
-    const std::string port = test_support::WaitForValue(spawn.stdout_path, "grpc-port");
-    EXPECT_FALSE(port.empty()) << name << " did not start";
-    return "127.0.0.1:" + port;
+    services_.push_back(ctl_test::StartService(*dir_, name, std::move(argv),
+                                               broker_->bootstrap_servers(),
+                                               {{"CLAIMS_BUSINESS_DATE", "2024-06-01"}}));
+    return services_.back().address;
   }
 
   CliRun Claimsctl(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {CLAIMS_CLAIMSCTL_BINARY};
-    argv.insert(argv.end(), args.begin(), args.end());
-    test_support::SpawnOptions spawn;
-    spawn.stdout_path = dir_->File("claimsctl.out");
-    spawn.stderr_path = dir_->File("claimsctl.err");
-    Result<test_support::ChildProcess> child = test_support::ChildProcess::Spawn(argv, spawn);
-    EXPECT_TRUE(child.ok());
-    CliRun run;
-    Result<int> code = child->Wait(60s);
-    if (!code.ok()) code = child->Kill();
-    run.exit_code = code.ok() ? *code : -1;
-    run.out = test_support::ReadFile(spawn.stdout_path).value();
-    run.err = test_support::ReadFile(spawn.stderr_path).value();
-    return run;
+    return ctl_test::RunCli(*dir_, CLAIMS_CLAIMSCTL_BINARY, args);
   }
 
-  // Runs `args` until `done(output)` holds (bounded: 30 s, 300 tries).
   CliRun Until(const std::vector<std::string>& args,
                const std::function<bool(const CliRun&)>& done) {
-    CliRun run;
-    const auto until = std::chrono::steady_clock::now() + 30s;
-    for (int i = 0; i < 300 && std::chrono::steady_clock::now() < until; ++i) {
-      run = Claimsctl(args);
-      if (done(run)) break;
-      std::this_thread::sleep_for(200ms);
-    }
-    return run;
+    return ctl_test::RunCliUntil(*dir_, CLAIMS_CLAIMSCTL_BINARY, args, done);
   }
 
   std::unique_ptr<test_support::DevBroker> broker_;
   std::optional<test_support::TempDir> dir_;
-  std::vector<test_support::ChildProcess> children_;
+  std::vector<ctl_test::Service> services_;
 };
 
 TEST_F(ClaimsctlClientE2eTest, EnrollSubmitReviewAndFollowAClaim) {
@@ -105,10 +70,7 @@ TEST_F(ClaimsctlClientE2eTest, EnrollSubmitReviewAndFollowAClaim) {
                              "--session-timeout", "6s", "--business-date", "2024-06-01"});
   const std::vector<std::string> partner = {"--target", intake, "--insecure-dev", "--principal",
                                             "partner:P1"};
-  auto with = [](std::vector<std::string> a, const std::vector<std::string>& b) {
-    a.insert(a.end(), b.begin(), b.end());
-    return a;
-  };
+  auto with = ctl_test::Concat;
 
   // Bulk: line 2 good, line 3 a bad gender (refused locally), line 4 a card failing the Luhn
   // check (refused by intake), line 5 good.
@@ -197,7 +159,7 @@ TEST_F(ClaimsctlClientE2eTest, EnrollSubmitReviewAndFollowAClaim) {
       {"claim", "status", claim, "--target", "127.0.0.1:1", "--insecure-dev", "--timeout", "2"});
   EXPECT_EQ(down.exit_code, 3) << down.err;
 
-  for (test_support::ChildProcess& child : children_) EXPECT_EQ(*child.Stop(15s), 0);
+  for (ctl_test::Service& s : services_) EXPECT_EQ(*s.child.Stop(15s), 0);
 }
 
 }  // namespace

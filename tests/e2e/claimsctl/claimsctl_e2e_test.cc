@@ -15,9 +15,8 @@
 #include "libs/events/topics.h"
 #include "mutualaid/events/v1/decisions.pb.h"
 #include "tests/bench/history.h"
-#include "tests/support/child_process.h"
+#include "tests/e2e/claimsctl/cli_runner.h"
 #include "tests/support/dev_broker.h"
-#include "tests/support/temp_dir.h"
 #include "tools/claimsctl/audit/export_file.h"
 #include "tools/claimsctl/audit/refold.h"
 
@@ -27,11 +26,7 @@ namespace {
 using namespace std::chrono_literals;
 namespace ev = ::mutualaid::events::v1;
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using ctl_test::CliRun;
 
 class ClaimsctlE2eTest : public ::testing::Test {
  protected:
@@ -50,20 +45,7 @@ class ClaimsctlE2eTest : public ::testing::Test {
 
   // Runs claimsctl with `args`; bounded by `timeout`.
   CliRun Claimsctl(const std::vector<std::string>& args, std::chrono::seconds timeout = 120s) {
-    std::vector<std::string> argv = {CLAIMS_CLAIMSCTL_BINARY};
-    argv.insert(argv.end(), args.begin(), args.end());
-    test_support::SpawnOptions spawn;
-    spawn.stdout_path = dir_->File("claimsctl.out");
-    spawn.stderr_path = dir_->File("claimsctl.err");
-    Result<test_support::ChildProcess> child = test_support::ChildProcess::Spawn(argv, spawn);
-    EXPECT_TRUE(child.ok());
-    CliRun run;
-    Result<int> code = child->Wait(std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
-    if (!code.ok()) code = child->Kill();
-    run.exit_code = code.ok() ? *code : -1;
-    run.out = test_support::ReadFile(spawn.stdout_path).value();
-    run.err = test_support::ReadFile(spawn.stderr_path).value();
-    return run;
+    return ctl_test::RunCli(*dir_, CLAIMS_CLAIMSCTL_BINARY, args, timeout);
   }
 
   void Publish(const std::vector<ev::Envelope>& events, const char* topic) {
