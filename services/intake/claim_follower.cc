@@ -156,6 +156,7 @@ Status ClaimFollower::Apply(const bus::Message& message, store::WriteBatch& batc
     c.clear_trace();
     for (const std::string& line : d.trace()) c.add_trace(line);
     c.set_revision(d.revision());
+    c.set_decided_on(d.decided_on());
     c.set_status(StatusOf(d.outcome()));
     UpdatePaymentStatus(c);
     save(*record);

@@ -22,7 +22,8 @@ grpc::Status Answer(const Result<std::string>& partner, Out* out, Call call) {
 }
 
 bool IsFinal(const api::Claim& claim) {
-  return claim.status() == api::PAID || claim.status() == api::PAYMENT_FAILED;
+  return claim.status() == api::PAID || claim.status() == api::PAYMENT_FAILED ||
+         claim.status() == api::DENIED;
 }
 
 // BulkEnroll enrolls this many records at a time (one Kafka round trip for them all).

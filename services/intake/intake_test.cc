@@ -513,6 +513,40 @@ TEST_F(IntakeTest, FollowsDecisionsAndPaymentsUntilPaid) {
   EXPECT_EQ(listed.claims(0).claim_id(), claim.claim_id());
 }
 
+TEST_F(IntakeTest, AWatchEndsAtADenialWithTheDateTheAppealWindowRunsFrom) {
+  StartFollower();
+  const std::string member = EnrollOk("P1", "enroll", ResidentId("19900512", false));
+  api::SubmitClaimResponse claim;
+  ASSERT_TRUE(stub_->SubmitClaim(As("partner:P1").get(), Claim("c1", member), &claim).ok());
+  ev::ClaimDecided denied;
+  denied.set_claim_id(claim.claim_id());
+  denied.set_member_id(member);
+  denied.set_outcome(ev::DENIED);
+  denied.add_reasons(ev::REVIEW_DENIED);
+  denied.set_revision(2);
+  denied.set_decided_on("2024-05-28");
+  bus::OutgoingMessage out;
+  out.topic = kDecisionsTopic;
+  out.key = member;
+  out.value = codec::Wrap(codec::kClaimDecided, denied).SerializeAsString();
+  ASSERT_TRUE(producer_->ProduceAll({out}, 10s)[0].status.ok());
+
+  grpc::ClientContext watch_context;
+  watch_context.AddMetadata(rpc::kPrincipalHeader, "partner:P1");
+  watch_context.set_deadline(std::chrono::system_clock::now() + 30s);
+  api::WatchClaimRequest watch;
+  watch.set_claim_id(claim.claim_id());
+  std::unique_ptr<grpc::ClientReader<api::Claim>> reader = stub_->WatchClaim(&watch_context, watch);
+  api::Claim update;
+  int updates = 0;
+  while (reader->Read(&update)) ++updates;
+  EXPECT_TRUE(reader->Finish().ok());  // ended by the server, well before the deadline
+  ASSERT_GE(updates, 1);
+  EXPECT_EQ(update.status(), api::DENIED);
+  EXPECT_EQ(update.decided_on(), "2024-05-28");
+  EXPECT_EQ(update.revision(), 2u);
+}
+
 TEST_F(IntakeTest, ListsClaimsPageByPage) {
   const std::string member = EnrollOk("P1", "enroll", ResidentId("19900512", false));
   std::set<std::string> submitted;
