@@ -103,6 +103,13 @@ void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partiti
   rd_kafka_yield(rk);
 }
 
+void OnLog(const rd_kafka_t* rk, int level, const char* facility, const char* text) {
+  const auto* impl = static_cast<const Consumer::Impl*>(rd_kafka_opaque(rk));
+  if (impl != nullptr && impl->options.logger != nullptr) {
+    internal::LogKafkaLine(*impl->options.logger, rk, level, facility, text);
+  }
+}
+
 Message ToMessage(const rd_kafka_message_t* m, bool read_headers) {
   Message out;
   out.topic = rd_kafka_topic_name(m->rkt);
@@ -166,6 +173,7 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const ConsumerOptions& option
   impl->options = options;
   rd_kafka_conf_set_opaque(*conf, impl.get());
   rd_kafka_conf_set_rebalance_cb(*conf, &OnRebalance);
+  if (options.logger != nullptr) rd_kafka_conf_set_log_cb(*conf, &OnLog);
 
   char errstr[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, *conf, errstr, sizeof(errstr));

@@ -12,6 +12,7 @@
 
 #include "libs/base/status.h"
 #include "libs/bus/message.h"
+#include "libs/runtime/log.h"
 
 namespace claims::bus {
 
@@ -35,6 +36,8 @@ struct ConsumerOptions {
   bool read_headers = true;
   // Any librdkafka property, applied LAST, so it overrides everything above.
   std::map<std::string, std::string> properties;
+  // Where librdkafka's own log lines go, as ProducerOptions::logger. Must outlive the consumer.
+  const runtime::Logger* logger = nullptr;
 };
 
 // One thing that happened, in the order it happened.

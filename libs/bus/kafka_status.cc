@@ -162,10 +162,29 @@ Result<rd_kafka_conf_t*> MakeConf(
     if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), errstr, sizeof(errstr)) !=
         RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);
-      return InvalidArgument("kafka property " + key + "=" + value + ": " + errstr);
+      // Secrets (sasl.password, ssl.key.password...) are never repeated in a message.
+      const bool secret = key.find("password") != std::string::npos ||
+                          key.find("secret") != std::string::npos ||
+                          key.find(".pem") != std::string::npos;
+      return InvalidArgument("kafka property " + key + "=" + (secret ? "(hidden)" : value) + ": " +
+                             errstr);
     }
   }
   return conf;
+}
+
+void LogKafkaLine(const runtime::Logger& logger, const rd_kafka_t* rk, int severity,
+                  const char* facility, const char* text) {
+  const runtime::LogLevel level = severity <= 3   ? runtime::LogLevel::kError
+                                  : severity == 4 ? runtime::LogLevel::kWarn
+                                  : severity <= 6 ? runtime::LogLevel::kInfo
+                                                  : runtime::LogLevel::kDebug;
+  if (!logger.Enabled(level)) return;
+  const runtime::LogField fields[] = {
+      {"client", rk == nullptr ? "" : rd_kafka_name(rk)},
+      {"text", text == nullptr ? "" : text},
+  };
+  logger.Log(level, std::string("kafka: ") + (facility == nullptr ? "" : facility), fields);
 }
 
 }  // namespace claims::bus::internal

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "libs/base/status.h"
+#include "libs/runtime/log.h"
 
 namespace claims::bus::internal {
 
@@ -29,5 +30,11 @@ Status FromKafkaError(rd_kafka_t* rk, rd_kafka_error_t* error, std::string_view 
 // owns the returned object (rd_kafka_new takes it over on success).
 Result<rd_kafka_conf_t*> MakeConf(
     const std::vector<std::pair<std::string, std::string>>& properties);
+
+// Writes one librdkafka log line (as a log callback receives it) to `logger`: "kafka: <facility>"
+// with the client instance's name and librdkafka's text, at the level of the syslog `severity`
+// (0-3 error, 4 warning, 5-6 info, 7 debug).
+void LogKafkaLine(const runtime::Logger& logger, const rd_kafka_t* rk, int severity,
+                  const char* facility, const char* text);
 
 }  // namespace claims::bus::internal

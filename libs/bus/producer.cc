@@ -86,6 +86,13 @@ struct Batch {
   std::shared_ptr<Batch> self;
 };
 
+void OnLog(const rd_kafka_t* rk, int level, const char* facility, const char* text) {
+  const auto* impl = static_cast<const Producer::Impl*>(rd_kafka_opaque(rk));
+  if (impl != nullptr && impl->options.logger != nullptr) {
+    internal::LogKafkaLine(*impl->options.logger, rk, level, facility, text);
+  }
+}
+
 void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* m, void* /*opaque*/) {
   auto* pending = static_cast<Pending*>(m->_private);
   Delivery delivery;
@@ -153,6 +160,12 @@ Result<std::unique_ptr<Producer>> Producer::Create(const ProducerOptions& option
   Result<rd_kafka_conf_t*> conf = internal::MakeConf(props);
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_dr_msg_cb(*conf, &OnDelivery);
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  if (options.logger != nullptr) {
+    rd_kafka_conf_set_opaque(*conf, impl.get());
+    rd_kafka_conf_set_log_cb(*conf, &OnLog);
+  }
 
   char errstr[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, *conf, errstr, sizeof(errstr));
@@ -160,8 +173,6 @@ Result<std::unique_ptr<Producer>> Producer::Create(const ProducerOptions& option
     rd_kafka_conf_destroy(*conf);
     return InvalidArgument(std::string("create kafka producer: ") + errstr);
   }
-  auto impl = std::make_unique<Impl>();
-  impl->options = options;
   impl->rk = rk;
   impl->main_queue = rd_kafka_queue_get_main(rk);
   Impl* raw = impl.get();

@@ -10,6 +10,7 @@
 
 #include "libs/base/status.h"
 #include "libs/bus/message.h"
+#include "libs/runtime/log.h"
 
 namespace claims::bus {
 
@@ -34,6 +35,11 @@ struct ProducerOptions {
   // Any librdkafka property ("security.protocol", "sasl.mechanisms", "batch.size", ...), applied
   // LAST, so it overrides everything above, including the defaults named in this comment.
   std::map<std::string, std::string> properties;
+  // Where librdkafka's own log lines go (a broker unreachable, authentication failed...): JSON
+  // lines "kafka: <facility>" with the client id and librdkafka's text, at the level of their
+  // severity. Null: librdkafka prints them to stderr in its own format. Must outlive the
+  // producer.
+  const runtime::Logger* logger = nullptr;
 };
 
 // Publishes records to Kafka with an idempotent producer: retries never duplicate or reorder

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
+#include <limits>
 #include <thread>
 
 namespace claims::processor {
@@ -13,8 +13,12 @@ using Clock = std::chrono::steady_clock;
 // Below this many records a batch folds on the calling thread: starting threads would cost more.
 constexpr size_t kMinRecordsToFoldInParallel = 2000;
 
-// Operational log lines; never personal data (only topics, partitions, offsets, statuses).
-void Log(const std::string& line) { std::fprintf(stderr, "processor: %s\n", line.c_str()); }
+// Log lines name topics, partitions, offsets, statuses and the ids in output headers; never a
+// record's key or value.
+std::string HeaderOr(const bus::Headers& headers, const std::string& key) {
+  const std::string* value = bus::FindHeader(headers, key);
+  return value == nullptr ? std::string() : *value;
+}
 
 }  // namespace
 
@@ -22,6 +26,10 @@ struct Processor::Partition {
   std::unique_ptr<PartitionFold> fold;
   int64_t next_offset = 0;   // offset of the next record to fold
   int64_t silent_until = 0;  // records before this offset fold without publishing
+  // Until the first live batch after the restore is done: the log end at the restore. Live
+  // records before it may have been folded and published before (ProcessorStats::
+  // outputs_republished). 0 afterwards.
+  int64_t republish_until = 0;
   std::vector<bus::Message> pending;
   // Records of this partition still in the current Poll result were fetched before the Seek
   // that Restore made; they are dropped.
@@ -34,6 +42,9 @@ struct Processor::Partition {
 Processor::Processor(ProcessorOptions options, bus::Consumer& consumer, bus::Producer& producer,
                      store::StateStore& store, FoldFactory factory)
     : options_(std::move(options)),
+      own_logger_(options_.logger == nullptr ? std::make_unique<runtime::Logger>("processor")
+                                             : nullptr),
+      logger_(options_.logger != nullptr ? options_.logger : own_logger_.get()),
       consumer_(consumer),
       producer_(producer),
       store_(store),
@@ -59,8 +70,11 @@ void Processor::Reset(int32_t partition, const Status& why) {
   part.backoff = std::clamp(part.backoff * 2, options_.min_backoff, options_.max_backoff);
   part.retry_at = Clock::now() + part.backoff;
   UpdatePartitionGauges();
-  Log("partition " + std::to_string(partition) + " reset, retry in " +
-      std::to_string(part.backoff.count()) + " ms: " + why.ToString());
+  logger_->Warn("partition reset; it restores from the store after a backoff",
+                {{"topic", options_.input_topic},
+                 {"partition", partition},
+                 {"retry_in_ms", static_cast<int64_t>(part.backoff.count())},
+                 {"status", why}});
 }
 
 Status Processor::Restore(int32_t partition) {
@@ -93,13 +107,23 @@ Status Processor::Restore(int32_t partition) {
     return Status::Ok();
   }
   part.drop_rest_of_poll = true;
+  // Records already in the log may have been folded and published by an earlier owner (or by
+  // this one before a failed batch). When the log end cannot be read (soon: this only counts),
+  // every record of the first live batch counts.
+  Result<std::pair<int64_t, int64_t>> marks =
+      consumer_.Watermarks({options_.input_topic, partition},
+                           std::min(options_.broker_timeout, std::chrono::milliseconds(1000)));
+  part.republish_until = marks.ok() ? marks->second : std::numeric_limits<int64_t>::max();
   stats_.partitions_restored++;
   if (metrics_) metrics_->partitions_restored->Increment();
   UpdatePartitionGauges();
-  Log("partition " + std::to_string(partition) + " restored at offset " +
-      std::to_string(part.next_offset) + "; group offset " +
-      (committed->has_value() ? std::to_string(**committed) : std::string("none")) + "; " +
-      std::to_string(part.silent_until - part.next_offset) + " records to fold silently");
+  logger_->Info("partition restored",
+                {{"topic", options_.input_topic},
+                 {"partition", partition},
+                 {"offset", part.next_offset},
+                 {"group_offset", committed->has_value() ? **committed : int64_t{-1}},
+                 {"silent_records", part.silent_until - part.next_offset},
+                 {"log_end", marks.ok() ? marks->second : int64_t{-1}}});
   return Status::Ok();
 }
 
@@ -112,7 +136,9 @@ Status Processor::ProcessBatch() {
   const Clock::time_point batch_start = Clock::now();
   store::WriteBatch all;
   std::vector<bus::OutgoingMessage> outputs;
+  std::vector<bool> republished;  // per output
   std::vector<bus::TopicPartitionOffset> commits;
+  std::vector<Partition*> live;  // partitions with live records in this batch
   uint64_t folded = 0;
   uint64_t silent = 0;
   // Fold each partition's records into its own batch. Partitions are independent (one fold
@@ -124,6 +150,7 @@ Status Processor::ProcessBatch() {
     Partition* part;
     store::WriteBatch batch;
     std::vector<bus::OutgoingMessage> outs;
+    std::vector<bool> republished;  // per output of `outs`
     Status status;
     uint64_t silent = 0;
   };
@@ -131,7 +158,7 @@ Status Processor::ProcessBatch() {
   size_t records = 0;
   for (auto& [p, part] : partitions_) {
     if (part->stalled || part->pending.empty()) continue;
-    work.push_back(Work{p, part.get(), {}, {}, Status::Ok(), 0});
+    work.push_back(Work{p, part.get(), {}, {}, {}, Status::Ok(), 0});
     records += part->pending.size();
   }
   auto fold = [](Work& w) {
@@ -142,6 +169,7 @@ Status Processor::ProcessBatch() {
         ++w.silent;
       } else {
         w.status = part.fold->Apply(m, w.batch, w.outs);
+        w.republished.resize(w.outs.size(), m.offset < part.republish_until);
       }
       if (!w.status.ok()) return;
     }
@@ -173,7 +201,9 @@ Status Processor::ProcessBatch() {
     all.Append(w.batch);
     outputs.insert(outputs.end(), std::make_move_iterator(w.outs.begin()),
                    std::make_move_iterator(w.outs.end()));
+    republished.insert(republished.end(), w.republished.begin(), w.republished.end());
     commits.push_back({options_.input_topic, w.partition, next});
+    if (w.silent < part.pending.size()) live.push_back(&part);
     folded += part.pending.size();
     silent += w.silent;
     part.pending.clear();
@@ -181,9 +211,9 @@ Status Processor::ProcessBatch() {
   if (commits.empty()) return Status::Ok();
   if (options_.test_hook) options_.test_hook(Step::kFolded, batches_done_);
 
+  std::vector<bus::Delivery> deliveries;
   if (!outputs.empty()) {
-    const std::vector<bus::Delivery> deliveries =
-        producer_.ProduceAll(outputs, options_.publish_timeout);
+    deliveries = producer_.ProduceAll(outputs, options_.publish_timeout);
     Status failed;
     for (const bus::Delivery& d : deliveries) {
       if (!d.status.ok()) {
@@ -202,6 +232,7 @@ Status Processor::ProcessBatch() {
       Backoff();
       return Status::Ok();
     }
+    if (options_.log_outputs) LogOutputs(outputs, deliveries, republished);
   }
   if (options_.test_hook) options_.test_hook(Step::kPublished, batches_done_);
 
@@ -221,18 +252,25 @@ Status Processor::ProcessBatch() {
   if (!committed.ok()) {
     stats_.group_commit_failures++;
     if (metrics_) metrics_->group_commit_failures->Increment();
-    Log("group commit failed (state is safe in the store): " + committed.ToString());
+    logger_->Warn("group commit failed; the state is safe in the store",
+                  {{"topic", options_.input_topic}, {"status", committed}});
   }
   if (options_.test_hook) options_.test_hook(Step::kCommitted, batches_done_);
 
+  // The first live batch after each restore is done: later outputs are new.
+  for (Partition* part : live) part->republish_until = 0;
+  const auto again =
+      static_cast<uint64_t>(std::count(republished.begin(), republished.end(), true));
   stats_.records_folded += folded;
   stats_.records_silent += silent;
   stats_.outputs_published += outputs.size();
+  stats_.outputs_republished += again;
   stats_.batches_committed++;
   if (metrics_) {
     metrics_->records_live->Increment(static_cast<double>(folded - silent));
     metrics_->records_silent->Increment(static_cast<double>(silent));
     metrics_->outputs_published->Increment(static_cast<double>(outputs.size()));
+    metrics_->outputs_republished->Increment(static_cast<double>(again));
     metrics_->batches_committed->Increment();
     metrics_->batch_seconds->Observe(
         std::chrono::duration<double>(Clock::now() - batch_start).count());
@@ -247,6 +285,22 @@ Status Processor::ProcessBatch() {
   ++batches_done_;
   backoff_ = std::chrono::milliseconds(0);
   return Status::Ok();
+}
+
+void Processor::LogOutputs(const std::vector<bus::OutgoingMessage>& outputs,
+                           const std::vector<bus::Delivery>& deliveries,
+                           const std::vector<bool>& republished) const {
+  if (!logger_->Enabled(runtime::LogLevel::kInfo)) return;
+  for (size_t i = 0; i < outputs.size() && i < deliveries.size(); ++i) {
+    const bus::OutgoingMessage& o = outputs[i];
+    logger_->Info("output published", {{"trace_id", HeaderOr(o.headers, "trace-id")},
+                                       {"type", HeaderOr(o.headers, "type")},
+                                       {"event_id", HeaderOr(o.headers, "event-id")},
+                                       {"topic", o.topic},
+                                       {"partition", deliveries[i].partition},
+                                       {"offset", deliveries[i].offset},
+                                       {"republished", static_cast<bool>(republished[i])}});
+  }
 }
 
 bool Processor::Restoring() const {
@@ -297,11 +351,12 @@ Status Processor::Run(const std::atomic<bool>& stop) {
                 options_.metrics->Lag(options_.input_topic, tp.partition).Set(0);
               }
               UpdatePartitionGauges();
-              Log("partition " + std::to_string(tp.partition) + (e.lost ? " lost" : " revoked"));
+              logger_->Info(e.lost ? "partition lost" : "partition revoked",
+                            {{"topic", options_.input_topic}, {"partition", tp.partition}});
             }
             break;
           case bus::ConsumerEvent::Kind::kError:
-            Log("consumer: " + e.error.ToString());
+            logger_->Warn("consumer error", {{"topic", options_.input_topic}, {"status", e.error}});
             break;
           case bus::ConsumerEvent::Kind::kMessage: {
             auto it = partitions_.find(e.message.partition);

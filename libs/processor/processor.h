@@ -15,6 +15,7 @@
 #include "libs/bus/message.h"
 #include "libs/bus/producer.h"
 #include "libs/processor/processor_metrics.h"
+#include "libs/runtime/log.h"
 #include "libs/store/state_store.h"
 
 // The one mechanism every stateful service (adjudication, payout) runs: consume a topic, fold
@@ -91,6 +92,15 @@ struct ProcessorOptions {
   size_t fold_threads = 1;
   // Where to count in Prometheus form (optional; shared by every processor of a process).
   ProcessorMetrics* metrics = nullptr;
+  // Where the operational lines go (restores, resets, revocations, failed group commits), as
+  // JSON lines with the input topic. Null: a logger of the processor's own, to stderr. Must
+  // outlive the processor.
+  const runtime::Logger* logger = nullptr;
+  // Also one Info line per output once it is acknowledged, "output published", with what its
+  // headers "trace-id", "type" and "event-id" say (every envelope record has them, see
+  // libs/events/event_log.h), its topic, partition and offset, and "republished": true when it
+  // counts as republished (see ProcessorStats). Never the record's key or value.
+  bool log_outputs = false;
   // TEST-ONLY: called at each Step of each batch with the number of batches completed before.
   std::function<void(Step, uint64_t batch)> test_hook;
 };
@@ -100,6 +110,16 @@ struct ProcessorStats {
   std::atomic<uint64_t> records_folded{0};  // live and silent
   std::atomic<uint64_t> records_silent{0};  // folded without publishing (restore)
   std::atomic<uint64_t> outputs_published{0};
+  // Outputs that may have been published before, by an earlier owner of the partition or by
+  // this one before a failed batch: those of records that were already in the log when their
+  // partition was restored (below its high watermark then) and that the first live batch of the
+  // partition after the restore folded. The processor cannot tell which of them really were
+  // published before: nothing records how far a crashed owner got past the group's offset. So
+  // this counts from above for what a crash or a failed publish leaves (at most that one batch
+  // was in flight; records that were only waiting in the log count too), and from below when
+  // an owner went several batches past a group offset it failed to commit. Included in
+  // outputs_published.
+  std::atomic<uint64_t> outputs_republished{0};
   std::atomic<uint64_t> batches_committed{0};
   std::atomic<uint64_t> batches_abandoned{0};  // publish failed or a fold stalled
   std::atomic<uint64_t> partitions_restored{0};
@@ -131,8 +151,14 @@ class Processor {
   void Reset(int32_t partition, const Status& why);
   Status ProcessBatch();
   void Backoff();
+  // One "output published" line per output (options_.log_outputs).
+  void LogOutputs(const std::vector<bus::OutgoingMessage>& outputs,
+                  const std::vector<bus::Delivery>& deliveries,
+                  const std::vector<bool>& republished) const;
 
   ProcessorOptions options_;
+  std::unique_ptr<runtime::Logger> own_logger_;  // when options_.logger is null
+  const runtime::Logger* logger_;
   bus::Consumer& consumer_;
   bus::Producer& producer_;
   store::StateStore& store_;

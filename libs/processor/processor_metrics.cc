@@ -25,6 +25,12 @@ Result<std::unique_ptr<ProcessorMetrics>> ProcessorMetrics::Register(
                    {"topic", "mode"}, m->records_),
            counter("claims_processor_outputs_published_total",
                    "Output records published and acknowledged (acks=all).", {"topic"}, m->outputs_),
+           counter("claims_processor_outputs_republished_total",
+                   "Outputs published that an earlier owner may have published already: those of "
+                   "the first live batch of a partition after a restore, from records that were "
+                   "in the log before the restore. Consumers drop the repeats by member and "
+                   "sequence. Part of claims_processor_outputs_published_total.",
+                   {"topic"}, m->republished_),
            counter("claims_processor_batches_total",
                    "Batches committed, or abandoned (a failed publish or a stalled fold; "
                    "folded again from the store).",
@@ -62,6 +68,7 @@ ProcessorMetrics::Series ProcessorMetrics::ForTopic(const std::string& topic) {
   s.records_live = &records_->WithLabels({topic, "live"});
   s.records_silent = &records_->WithLabels({topic, "silent"});
   s.outputs_published = &outputs_->WithLabels({topic});
+  s.outputs_republished = &republished_->WithLabels({topic});
   s.batches_committed = &batches_->WithLabels({topic, "committed"});
   s.batches_abandoned = &batches_->WithLabels({topic, "abandoned"});
   s.partitions_restored = &restored_->WithLabels({topic});
@@ -74,6 +81,22 @@ ProcessorMetrics::Series ProcessorMetrics::ForTopic(const std::string& topic) {
 
 runtime::Gauge& ProcessorMetrics::Lag(const std::string& topic, int32_t partition) {
   return lag_->WithLabels({topic, std::to_string(partition)});
+}
+
+Result<std::unique_ptr<DuplicateMetrics>> DuplicateMetrics::Register(
+    runtime::MetricsRegistry& registry, std::string service) {
+  Result<runtime::CounterFamily*> family = registry.AddCounter(
+      "claims_duplicates_dropped_total",
+      "Events a consumer dropped because it had them already: repeated outputs (by member and "
+      "sequence), commands folded before (by event id), decisions no newer than the one held "
+      "(by revision).",
+      {"service", "topic"});
+  if (!family.ok()) return family.status();
+  return std::unique_ptr<DuplicateMetrics>(new DuplicateMetrics(*family, std::move(service)));
+}
+
+runtime::Counter& DuplicateMetrics::ForTopic(const std::string& topic) {
+  return family_->WithLabels({service_, topic});
 }
 
 }  // namespace claims::processor

@@ -179,6 +179,14 @@ std::string MaskPersonalData(std::string_view text) {
   return out;
 }
 
+bool IsTraceId(std::string_view text) {
+  if (text.size() != 32) return false;
+  for (char c : text) {
+    if (!IsDigit(c) && !(c >= 'a' && c <= 'f')) return false;
+  }
+  return true;
+}
+
 std::string JsonString(std::string_view text) {
   std::string out;
   out.reserve(text.size() + 2);
@@ -257,7 +265,8 @@ std::string Logger::Format(LogLevel level, std::string_view msg,
       line.append(field.text_);
       return;
     }
-    std::string masked = MaskPersonalData(field.text_);
+    const bool trace = field.key_ == "trace_id" && IsTraceId(field.text_);
+    std::string masked = trace ? field.text_ : MaskPersonalData(field.text_);
     if (field.kind_ == LogField::kInt && masked == field.text_) {
       line.append(masked);
     } else {

@@ -35,6 +35,11 @@ std::string MaskPersonalData(std::string_view text);
 // replaced by U+FFFD. Pure; thread-safe.
 std::string JsonString(std::string_view text);
 
+// True for exactly 32 lowercase hex digits, the form of the trace ids the pipeline assigns (and
+// of a W3C trace-context trace-id). Such a value cannot hold a resident ID, card or mobile
+// number by design, only by chance. Pure.
+bool IsTraceId(std::string_view text);
+
 enum class LogLevel { kDebug, kInfo, kWarn, kError };
 
 // "debug", "info", "warn", "error".
@@ -86,7 +91,10 @@ struct LoggerOptions {
 // `ts` is UTC, RFC 3339 with milliseconds. A field named "trace_id" is written right after
 // "msg"; other fields follow in the order given. A field whose key is one of ts, level,
 // service or msg is written as "field_<key>" so it cannot hide those. The message and every
-// field value are masked with MaskPersonalData; keys are not (they are code, not data).
+// field value are masked with MaskPersonalData; keys are not (they are code, not data). The
+// one exception is a trace_id of exactly 32 lowercase hex digits (IsTraceId: the form intake
+// assigns, half of a SHA-256): its digit runs are chance, not data, and masking them would cut
+// the trace a reader greps for; a trace_id of any other form is masked like every value.
 //
 // Thread-safe: lines from concurrent calls never interleave. Logging never fails the caller:
 // a write error is dropped.

@@ -138,6 +138,26 @@ TEST(LoggerTest, PutsTraceIdRightAfterMessage) {
             "\n");
 }
 
+// Regression: a trace id of intake's form (32 hex digits) with a run of 13 digits was masked
+// like a card number, so the claim's trace could not be found in the logs.
+TEST(LoggerTest, KeepsTraceIdsOfThePipelinesFormUnmasked) {
+  CapturedLogger log;
+  log.logger.Info("decided", {{"trace_id", "1234567890123456abcdef0123456789"},
+                              {"other", "1234567890123456abcdef0123456789"}});
+  EXPECT_THAT(log.lines.at(0), HasSubstr(R"("trace_id":"1234567890123456abcdef0123456789")"));
+  EXPECT_THAT(log.lines.at(0), HasSubstr(R"("other":"************3456abcdef0123456789")"));
+  // Any other form is masked: upper case, another length, a resident ID number.
+  for (const char* value : {"1234567890123456ABCDEF0123456789", "1234567890123456abcdef012345678",
+                            "110101199003077777"}) {
+    log.lines.clear();
+    log.logger.Info("x", {{"trace_id", value}});
+    EXPECT_THAT(log.lines.at(0), Not(HasSubstr(value))) << value;
+  }
+  EXPECT_TRUE(IsTraceId("00000000000000000000000000000000"));
+  EXPECT_FALSE(IsTraceId(""));
+  EXPECT_FALSE(IsTraceId("g0000000000000000000000000000000"));
+}
+
 TEST(LoggerTest, RenamesFieldsThatWouldHideReservedKeys) {
   CapturedLogger log;
   log.logger.Error("x", {{"msg", "y"}, {"level", "z"}});

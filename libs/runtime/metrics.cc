@@ -337,7 +337,17 @@ Result<HistogramFamily*> MetricsRegistry::AddHistogram(std::string name, std::st
   return family;
 }
 
+void MetricsRegistry::AddCollector(std::function<void()> collect) {
+  std::lock_guard<std::mutex> lock(collectors_mu_);
+  collectors_.push_back(std::move(collect));
+}
+
 std::string MetricsRegistry::Expose() const {
+  {
+    // Concurrent scrapes sample one after the other, so none sees another's half-set figures.
+    std::lock_guard<std::mutex> lock(collectors_mu_);
+    for (const std::function<void()>& collect : collectors_) collect();
+  }
   std::string out;
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& [name, family] : families_) family->AppendExposition(&out);

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
@@ -155,6 +156,13 @@ class MetricsRegistry {
                                         std::vector<double> bucket_bounds,
                                         std::vector<std::string> label_names = {});
 
+  // Runs `collect` at the start of every Expose, before any family is read: for figures that
+  // are sampled rather than counted as they happen (a store's size, a cache's usage). It sets
+  // gauges (or raises counters) of families registered here, may run on any thread, and must
+  // be quick and thread-safe; it must not call Expose. Whatever it reads must outlive the last
+  // Expose. Collectors run in the order they were added.
+  void AddCollector(std::function<void()> collect);
+
   // Every family in the text format 0.0.4, families sorted by name and series by label
   // values, so the same state always gives the same text. Values are the shortest text that
   // reads back as the same double ("3", "0.25", "1e+21", "+Inf", "NaN").
@@ -168,6 +176,8 @@ class MetricsRegistry {
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<MetricFamily>> families_;  // guarded by mu_
   std::set<std::string> taken_names_;  // family and sample names; guarded by mu_
+  mutable std::mutex collectors_mu_;
+  std::vector<std::function<void()>> collectors_;  // guarded by collectors_mu_
 };
 
 }  // namespace claims::runtime

@@ -196,6 +196,21 @@ TEST(MetricsTest, ConcurrentUpdatesAreAllCounted) {
   EXPECT_EQ(s.sum, 4 * 500 * 190);
 }
 
+TEST(MetricsTest, RunsCollectorsBeforeEveryExposition) {
+  MetricsRegistry registry;
+  GaugeFamily* size = *registry.AddGauge("store_bytes", "Bytes.", {"store"});
+  int sampled = 0;
+  registry.AddCollector([&] { size->WithLabels({"desk"}).Set(100 * ++sampled); });
+  registry.AddCollector([&] { size->WithLabels({"model"}).Set(sampled); });
+  EXPECT_EQ(registry.Expose(),
+            "# HELP store_bytes Bytes.\n"
+            "# TYPE store_bytes gauge\n"
+            "store_bytes{store=\"desk\"} 100\n"
+            "store_bytes{store=\"model\"} 1\n");
+  EXPECT_THAT(registry.Expose(), ::testing::HasSubstr("store_bytes{store=\"desk\"} 200\n"));
+  EXPECT_EQ(sampled, 2);
+}
+
 TEST(MetricsDeathTest, WrongNumberOfLabelValuesAborts) {
   MetricsRegistry registry;
   CounterFamily* c = *registry.AddCounter("c_total", "C.", {"a", "b"});

@@ -10,6 +10,7 @@
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
+#include <cstdlib>
 #include <map>
 #include <utility>
 
@@ -194,6 +195,11 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path,
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   db_options.keep_log_file_num = 4;
   db_options.max_log_file_size = 8u << 20;
+  // Writers that wait for a group commit sleep rather than spin, and one thread applies a
+  // group's batches to the memtables: on a machine of two cores the spinning and the parallel
+  // memtable writers cost more than they save.
+  db_options.enable_write_thread_adaptive_yield = false;
+  db_options.allow_concurrent_memtable_write = false;
 
   // RocksDB refuses to open a store without every column family it has, so open the ones on
   // disk, the listed ones, "default" and the offsets.
@@ -324,6 +330,44 @@ Status StateStore::Checkpoint(const std::string& dir) {
   std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
   // log_size_for_flush = 0: flush first, so the checkpoint is table files plus a manifest.
   return FromRocks(checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0), dir);
+}
+
+Result<StoreStats> StateStore::Stats() const {
+  if (Status s = impl_->CheckOpen(); !s.ok()) return s;
+  rocksdb::DB& db = *impl_->db;
+  using Properties = rocksdb::DB::Properties;
+  // A property RocksDB does not know (or cannot compute now) reads as 0: a figure, not an error.
+  auto of = [&](rocksdb::ColumnFamilyHandle* cf, const std::string& property) -> uint64_t {
+    uint64_t value = 0;
+    return db.GetIntProperty(cf, property, &value) ? value : 0;
+  };
+  StoreStats stats;
+  for (const auto& [name, handle] : impl_->handles) {
+    ColumnFamilyStats cf;
+    cf.name = name;
+    cf.live_sst_bytes = of(handle, Properties::kLiveSstFilesSize);
+    cf.sst_bytes = of(handle, Properties::kTotalSstFilesSize);
+    cf.estimated_live_data_bytes = of(handle, Properties::kEstimateLiveDataSize);
+    cf.memtable_bytes = of(handle, Properties::kCurSizeAllMemTables);
+    cf.immutable_memtables = of(handle, Properties::kNumImmutableMemTable);
+    cf.estimated_keys = of(handle, Properties::kEstimateNumKeys);
+    cf.pending_compaction_bytes = of(handle, Properties::kEstimatePendingCompactionBytes);
+    std::string level0;
+    if (db.GetProperty(handle, Properties::kNumFilesAtLevelPrefix + "0", &level0)) {
+      cf.level0_files = std::strtoull(level0.c_str(), nullptr, 10);
+    }
+    stats.column_families.push_back(std::move(cf));
+  }
+  rocksdb::ColumnFamilyHandle* any = db.DefaultColumnFamily();
+  stats.block_cache_capacity_bytes = of(any, Properties::kBlockCacheCapacity);
+  stats.block_cache_usage_bytes = of(any, Properties::kBlockCacheUsage);
+  stats.block_cache_pinned_bytes = of(any, Properties::kBlockCachePinnedUsage);
+  stats.write_stopped = of(any, Properties::kIsWriteStopped) != 0;
+  stats.delayed_write_rate_bytes_per_second = of(any, Properties::kActualDelayedWriteRate);
+  stats.running_compactions = of(any, Properties::kNumRunningCompactions);
+  stats.running_flushes = of(any, Properties::kNumRunningFlushes);
+  stats.background_errors = of(any, Properties::kBackgroundErrors);
+  return stats;
 }
 
 const std::string& StateStore::path() const { return impl_->path; }

@@ -87,6 +87,35 @@ class WriteBatch {
   std::vector<Op> ops_;
 };
 
+// One column family's figures as RocksDB estimates them (StateStore::Stats).
+struct ColumnFamilyStats {
+  std::string name;
+  uint64_t live_sst_bytes = 0;             // table files of the current version
+  uint64_t sst_bytes = 0;                  // every table file, obsolete ones not yet deleted too
+  uint64_t estimated_live_data_bytes = 0;  // of the data itself, after compaction
+  uint64_t memtable_bytes = 0;             // the active memtable and those not yet flushed
+  uint64_t immutable_memtables = 0;        // memtables waiting to be flushed
+  uint64_t estimated_keys = 0;
+  uint64_t pending_compaction_bytes = 0;  // what compaction must rewrite to settle the levels
+  uint64_t level0_files = 0;              // too many stall writes
+};
+
+// A store's figures, sampled at one moment (each figure separately, so they need not add up).
+struct StoreStats {
+  std::vector<ColumnFamilyStats> column_families;  // by name, kOffsetsColumnFamily included
+  // The store's one block cache, shared by its column families.
+  uint64_t block_cache_capacity_bytes = 0;
+  uint64_t block_cache_usage_bytes = 0;
+  uint64_t block_cache_pinned_bytes = 0;
+  // Write stalls: RocksDB stops writes (too many memtables or level-0 files, too much pending
+  // compaction) or slows them to a rate (0 when not slowed).
+  bool write_stopped = false;
+  uint64_t delayed_write_rate_bytes_per_second = 0;
+  uint64_t running_compactions = 0;
+  uint64_t running_flushes = 0;
+  uint64_t background_errors = 0;  // since the store was opened
+};
+
 // Visits one key/value pair of a scan. The views are valid only during the call. Return true
 // to continue, false to stop the scan early (stopping is not an error).
 using ScanVisitor = std::function<bool(std::string_view key, std::string_view value)>;
@@ -148,6 +177,11 @@ class StateStore {
   // hard-linked when `dir` is on the same file system, so this is fast and cheap. Open(dir)
   // restores from it.
   Status Checkpoint(const std::string& dir);
+
+  // RocksDB's figures of the store, for metrics. No I/O: in-memory counters read under
+  // RocksDB's own locks, a few per column family, so a scrape may call it; a hot path should
+  // not. kFailedPrecondition once closed.
+  Result<StoreStats> Stats() const;
 
   // The data dir this store was opened on.
   const std::string& path() const;

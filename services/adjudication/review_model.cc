@@ -174,7 +174,10 @@ Status DecisionFollower::Apply(const bus::Message& message, store::WriteBatch& b
   if (!previous.ok()) return previous.status();
   if (previous->has_value()) {
     const ev::ClaimDecided& p = (*previous)->decision;
-    if (d.revision() <= p.revision()) return Status::Ok();  // a repeat or an older decision
+    if (d.revision() <= p.revision()) {  // a repeat or an older decision
+      if (duplicates_ != nullptr) duplicates_->Increment();
+      return Status::Ok();
+    }
     if (p.outcome() == ev::REFERRED)
       batch.Delete(kReviewQueueCf, QueueKey(p.decided_on(), p.claim_id()));
   }

@@ -13,6 +13,7 @@
 #include "libs/base/status.h"
 #include "libs/bus/consumer.h"
 #include "libs/bus/message.h"
+#include "libs/runtime/metrics.h"
 #include "libs/store/state_store.h"
 #include "mutualaid/events/v1/common.pb.h"
 #include "mutualaid/events/v1/decisions.pb.h"
@@ -104,13 +105,15 @@ class ReviewModel {
 // re-published decision (same revision) or an older one changes nothing.
 //
 // Records that are not decisions or review rejections, or that do not parse, are skipped and
-// counted: the read model must not stop for a record it cannot show.
+// counted: the read model must not stop for a record it cannot show. Each decision dropped as no
+// newer than the one held also counts in `duplicates` (optional).
 //
 // Not thread-safe: one thread runs it. Readers use ReviewModel.
 class DecisionFollower {
  public:
-  DecisionFollower(store::StateStore& store, bus::Consumer& consumer, ReviewModel& model)
-      : store_(store), consumer_(consumer), model_(model) {}
+  DecisionFollower(store::StateStore& store, bus::Consumer& consumer, ReviewModel& model,
+                   runtime::Counter* duplicates = nullptr)
+      : store_(store), consumer_(consumer), model_(model), duplicates_(duplicates) {}
 
   // Assigns every partition of the topic from the stored offsets (the start when none).
   Status Start(std::chrono::milliseconds timeout);
@@ -134,6 +137,7 @@ class DecisionFollower {
   store::StateStore& store_;
   bus::Consumer& consumer_;
   ReviewModel& model_;
+  runtime::Counter* const duplicates_;
   uint64_t skipped_ = 0;
   // Decisions staged by the batch being built: claim id -> latest (nullopt never stored).
   std::map<std::string, StoredDecision> pending_;

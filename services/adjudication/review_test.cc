@@ -116,7 +116,7 @@ class ReviewModelTest : public ::testing::Test {
     bus::ConsumerOptions co;
     co.bootstrap_servers = broker_->bootstrap_servers();
     consumer_ = std::move(bus::Consumer::Create(co)).value();
-    follower_ = std::make_unique<DecisionFollower>(*store_, *consumer_, *model_);
+    follower_ = std::make_unique<DecisionFollower>(*store_, *consumer_, *model_, &duplicates_);
   }
 
   // Applies `envelopes` as one batch, as the follower's poll does.
@@ -147,6 +147,9 @@ class ReviewModelTest : public ::testing::Test {
   std::unique_ptr<ReviewModel> model_;
   std::unique_ptr<bus::Consumer> consumer_;
   std::unique_ptr<DecisionFollower> follower_;
+  runtime::MetricsRegistry registry_;
+  runtime::Counter& duplicates_ =
+      (*registry_.AddCounter("duplicates_total", "Repeats dropped.", {"topic"}))->WithLabels({"d"});
 };
 
 TEST_F(ReviewModelTest, KeepsTheNewestRevisionAndIgnoresRepeatsAndOlderOnes) {
@@ -169,6 +172,7 @@ TEST_F(ReviewModelTest, KeepsTheNewestRevisionAndIgnoresRepeatsAndOlderOnes) {
   EXPECT_EQ(Current("C1").decision.revision(), 2u);
   EXPECT_TRUE(List().decisions.empty());
   EXPECT_EQ(follower_->skipped(), 0u);
+  EXPECT_EQ(duplicates_.value(), 2) << "the repeat and the older revision";
 }
 
 TEST_F(ReviewModelTest, RecordsOfOneBatchSeeEachOther) {

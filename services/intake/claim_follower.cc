@@ -144,7 +144,10 @@ Status ClaimFollower::Apply(const bus::Message& message, store::WriteBatch& batc
     Result<storage::ClaimRecord> record = load(d.claim_id());
     if (!record.ok()) return record.status();
     api::Claim& c = *record->mutable_claim();
-    if (d.revision() <= c.revision()) return Status::Ok();  // a repeat or an older decision
+    if (d.revision() <= c.revision()) {  // a repeat or an older decision
+      if (duplicate_decisions_ != nullptr) duplicate_decisions_->Increment();
+      return Status::Ok();
+    }
     c.set_member_id(d.member_id());
     c.set_coverage(d.coverage());
     c.set_incident_date(d.incident_date());

@@ -10,6 +10,7 @@
 #include "libs/base/status.h"
 #include "libs/bus/consumer.h"
 #include "libs/events/topics.h"
+#include "libs/runtime/metrics.h"
 #include "libs/store/state_store.h"
 #include "mutualaid/events/v1/envelope.pb.h"
 #include "mutualaid/intake/v1/storage.pb.h"
@@ -56,12 +57,16 @@ class ClaimFollower {
   Status Apply(const bus::Message& message, store::WriteBatch& batch);
 
   uint64_t skipped() const { return skipped_; }
+  // Counts, when set, the decisions dropped because the claim already shows that revision or a
+  // newer one (a republished or redelivered decision). Not owned.
+  void CountDuplicateDecisionsIn(runtime::Counter* counter) { duplicate_decisions_ = counter; }
 
  private:
   store::StateStore& store_;
   bus::Consumer& consumer_;
   std::function<void(const std::string& key_id)> key_destroyed_;
   std::vector<std::string> destroyed_;  // key ids tombstoned by the batch being built
+  runtime::Counter* duplicate_decisions_ = nullptr;
   // Applies one record of the key topic.
   Status ApplyKey(const bus::Message& message, store::WriteBatch& batch);
 

@@ -16,6 +16,7 @@
 #include "libs/crypto/seal.h"
 #include "libs/domain/codec/event_codec.h"
 #include "libs/identity/resident_id.h"
+#include "libs/processor/processor_metrics.h"
 #include "libs/rpc/auth.h"
 #include "libs/rpc/server.h"
 #include "libs/rpc/server_metrics.h"
@@ -183,6 +184,8 @@ class IntakeTest : public ::testing::Test {
   void StartFollower() {
     follower_consumer_ = FollowerConsumer();
     follower_ = std::make_unique<ClaimFollower>(*store_, *follower_consumer_);
+    duplicates_ = std::move(processor::DuplicateMetrics::Register(registry_, "intake")).value();
+    follower_->CountDuplicateDecisionsIn(&duplicates_->ForTopic(kDecisionsTopic));
     const Status started = follower_->Start(10s);
     ASSERT_TRUE(started.ok()) << started.ToString();
     follower_thread_ = std::thread([this] { (void)follower_->Run(stop_follower_); });
@@ -274,6 +277,7 @@ class IntakeTest : public ::testing::Test {
   }
 
   runtime::MetricsRegistry registry_;
+  std::unique_ptr<processor::DuplicateMetrics> duplicates_;
   std::unique_ptr<test_support::DevBroker> broker_;
   std::unique_ptr<test_support::TempDir> dir_;
   std::unique_ptr<store::StateStore> store_;
@@ -504,6 +508,7 @@ TEST_F(IntakeTest, FollowsDecisionsAndPaymentsUntilPaid) {
   ASSERT_EQ(update.payments_size(), 1);
   EXPECT_EQ(update.payments(0).status(), "SETTLED");
   EXPECT_EQ(update.trace_size(), 1);
+  EXPECT_EQ(duplicates_->ForTopic(kDecisionsTopic).value(), 1);  // the decision published twice
 
   api::ListClaimsRequest list;
   list.set_status(api::PAID);

@@ -3,13 +3,16 @@
 
 #include <condition_variable>
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
 
 #include "libs/bus/consumer.h"
 #include "libs/bus/producer.h"
+#include "libs/bus/security.h"
 #include "libs/crypto/keys.h"
+#include "libs/processor/processor_metrics.h"
 #include "libs/rpc/auth.h"
 #include "libs/rpc/server.h"
 #include "libs/rpc/server_metrics.h"
@@ -20,6 +23,7 @@
 #include "libs/runtime/service.h"
 #include "libs/runtime/signals.h"
 #include "libs/store/state_store.h"
+#include "libs/store/store_metrics.h"
 #include "services/intake/adapters.h"
 #include "services/intake/claim_follower.h"
 #include "services/intake/intake.h"
@@ -31,6 +35,36 @@ namespace claims::intake {
 namespace {
 
 using runtime::FlagKind;
+
+// Logs each event once Kafka acknowledged it, with its trace id: where a claim's trace starts.
+class LoggedEventLog : public EventLog {
+ public:
+  LoggedEventLog(EventLog& inner, const runtime::Logger& log) : inner_(inner), log_(log) {}
+  Status Append(const mutualaid::events::v1::Envelope& event,
+                std::chrono::milliseconds timeout) override {
+    Status s = inner_.Append(event, timeout);
+    if (s.ok()) Published(event);
+    return s;
+  }
+  std::vector<Status> AppendAll(const std::vector<mutualaid::events::v1::Envelope>& events,
+                                std::chrono::milliseconds timeout) override {
+    std::vector<Status> out = inner_.AppendAll(events, timeout);
+    for (size_t i = 0; i < events.size() && i < out.size(); ++i) {
+      if (out[i].ok()) Published(events[i]);
+    }
+    return out;
+  }
+
+ private:
+  void Published(const mutualaid::events::v1::Envelope& event) const {
+    log_.Info("event published", {{"trace_id", event.trace_id()},
+                                  {"type", event.type()},
+                                  {"event_id", event.event_id()},
+                                  {"topic", kIntakeTopic}});
+  }
+  EventLog& inner_;
+  const runtime::Logger& log_;
+};
 
 Status Declare(runtime::FlagSet& flags) {
   const runtime::FlagSpec specs[] = {
@@ -61,6 +95,7 @@ Status Declare(runtime::FlagSet& flags) {
     if (Status s = flags.Add(spec); !s.ok()) return s;
   }
   if (Status s = runtime::AddLogLevelFlag(flags); !s.ok()) return s;
+  if (Status s = bus::AddKafkaSecurityFlags(flags); !s.ok()) return s;
   if (Status s = runtime::AddBusinessDateFlag(flags, "submissions"); !s.ok()) return s;
   if (Status s = rpc::AddTlsFlags(flags, "partners' and operators'"); !s.ok()) return s;
   return flags.SetDefault(runtime::kListenFlag, "127.0.0.1:50051");
@@ -123,6 +158,12 @@ int Run(int argc, char** argv) {
     std::fprintf(stderr, "intake: %s\n", clock.status().message().c_str());
     return 2;
   }
+  Result<std::map<std::string, std::string>> kafka =
+      bus::KafkaSecurityProperties(bus::KafkaSecurityFromFlags(*flags));
+  if (!kafka.ok()) {
+    std::fprintf(stderr, "intake: %s\n", kafka.status().message().c_str());
+    return 2;
+  }
 
   store::StoreOptions store_options;
   store_options.column_families = IntakeColumnFamilies();
@@ -136,6 +177,8 @@ int Run(int argc, char** argv) {
   producer_options.linger_ms = 0;  // calls are batched already (committer.h)
   producer_options.message_timeout_ms =
       static_cast<int>(flags->Duration("publish-timeout").count());
+  producer_options.properties = *kafka;
+  producer_options.logger = &log;
   Result<std::unique_ptr<bus::Producer>> producer = bus::Producer::Create(producer_options);
   if (!producer.ok()) return fail("cannot create the Kafka producer", producer.status());
   bus::ConsumerOptions consumer_options;
@@ -143,7 +186,9 @@ int Run(int argc, char** argv) {
   consumer_options.client_id = "intake-follower";
   // The key topic appears with the first member key; on the dev broker the follower's metadata
   // request creates it (a production cluster has it created by the deployment).
+  consumer_options.properties = *kafka;
   consumer_options.properties["allow.auto.create.topics"] = "true";
+  consumer_options.logger = &log;
   Result<std::unique_ptr<bus::Consumer>> consumer = bus::Consumer::Create(consumer_options);
   if (!consumer.ok()) return fail("cannot create the Kafka consumer", consumer.status());
 
@@ -154,13 +199,18 @@ int Run(int argc, char** argv) {
       registry.AddCounter("claims_intake_idempotency_keys_purged_total",
                           "Idempotency records deleted after the retention period.");
   if (!purged_total.ok()) return fail("cannot register the purge metric", purged_total.status());
+  Result<std::unique_ptr<store::StoreMetrics>> store_metrics =
+      store::StoreMetrics::Register(registry);
+  if (!store_metrics.ok()) return fail("cannot register the store metrics", store_metrics.status());
+  (*store_metrics)->Watch("intake", **store);
 
   KafkaKeyTombstoneWriter tombstones(producer_options);
   KeyVault vault(std::move(pseudonym_key).value(), std::move(master_key).value(), **store,
                  **producer, tombstones);
   KafkaEventLog kafka_log(**producer);
+  LoggedEventLog logged_log(kafka_log, log);
   Result<std::unique_ptr<MeteredEventLog>> event_log =
-      MeteredEventLog::Register(kafka_log, registry);
+      MeteredEventLog::Register(logged_log, registry);
   if (!event_log.ok()) return fail("cannot register the event metrics", event_log.status());
   IntakeOptions options;
   options.plan_id = flags->String("plan-id");
@@ -175,6 +225,10 @@ int Run(int argc, char** argv) {
 
   ClaimFollower follower(**store, **consumer,
                          [&vault](const std::string& key_id) { vault.Forget(key_id); });
+  Result<std::unique_ptr<processor::DuplicateMetrics>> duplicates =
+      processor::DuplicateMetrics::Register(registry, "intake");
+  if (!duplicates.ok()) return fail("cannot register the duplicate metrics", duplicates.status());
+  follower.CountDuplicateDecisionsIn(&(*duplicates)->ForTopic(kDecisionsTopic));
   if (Status s = follower.Start(std::chrono::seconds(30)); !s.ok()) {
     return fail("cannot read the claim topics", s);
   }

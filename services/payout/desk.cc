@@ -181,6 +181,14 @@ Status DeskFold::Apply(const bus::Message& input, store::WriteBatch& batch,
   return Status::Ok();
 }
 
+Status DeskFold::ApplySilently(const bus::Message& input, store::WriteBatch& batch) {
+  std::vector<bus::OutgoingMessage> discarded;
+  silent_ = true;
+  const Status s = Apply(input, batch, discarded);
+  silent_ = false;
+  return s;
+}
+
 Status DeskFold::Finish(store::WriteBatch& batch) {
   state_.Flush(batch);
   return Status::Ok();
@@ -189,7 +197,10 @@ Status DeskFold::Finish(store::WriteBatch& batch) {
 Status DeskFold::ApplyCommand(const ev::Envelope& command, std::vector<ev::Envelope>& out) {
   Result<std::optional<std::string>> seen = state_.Get(kDeskCommandsCf, command.event_id());
   if (!seen.ok()) return seen.status();
-  if (seen->has_value()) return Status::Ok();  // folded before: changes nothing
+  if (seen->has_value()) {  // folded before: changes nothing
+    if (duplicates_ != nullptr && !silent_) duplicates_->Increment();
+    return Status::Ok();
+  }
   state_.Put(kDeskCommandsCf, command.event_id(), "");
 
   api::PayoutCommand body;
@@ -680,10 +691,11 @@ Status DeskFold::Reissue(const api::ReissueRequested& r, Emitter& emit) {
   return emit.Emit(p.member_id(), kPaymentInstructedType, m);
 }
 
-processor::FoldFactory DeskFoldFactory() {
+processor::FoldFactory DeskFoldFactory(runtime::Counter* duplicates) {
   return
-      [](int32_t, store::StateStore& store) -> Result<std::unique_ptr<processor::PartitionFold>> {
-        return std::unique_ptr<processor::PartitionFold>(new DeskFold(store));
+      [duplicates](int32_t,
+                   store::StateStore& store) -> Result<std::unique_ptr<processor::PartitionFold>> {
+        return std::unique_ptr<processor::PartitionFold>(new DeskFold(store, duplicates));
       };
 }
 

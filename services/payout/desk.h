@@ -7,6 +7,7 @@
 
 #include "libs/base/status.h"
 #include "libs/processor/processor.h"
+#include "libs/runtime/metrics.h"
 #include "libs/store/state_store.h"
 #include "mutualaid/events/v1/envelope.pb.h"
 #include "mutualaid/payout/v1/commands.pb.h"
@@ -67,13 +68,17 @@ inline constexpr char kReportIncomplete[] = "REPORT_INCOMPLETE";
 // nothing and publishes one CommandRejected; a command id folded before changes nothing and
 // publishes nothing. Ledger postings are booked in the same store batch as the input offset
 // (the processor writes it), and carried by the events that caused them, so the ledger is also
-// derivable from payout.payments.v1. State changes are staged and written at Finish.
+// derivable from payout.payments.v1. State changes are staged and written at Finish. Each
+// command id dropped as folded before, while folding live, also counts in `duplicates`
+// (optional; a restore's silent fold counts nothing).
 class DeskFold : public processor::PartitionFold {
  public:
-  explicit DeskFold(const store::StateStore& store) : state_(store) {}
+  explicit DeskFold(const store::StateStore& store, runtime::Counter* duplicates = nullptr)
+      : state_(store), duplicates_(duplicates) {}
 
   Status Apply(const bus::Message& input, store::WriteBatch& batch,
                std::vector<bus::OutgoingMessage>& outputs) override;
+  Status ApplySilently(const bus::Message& input, store::WriteBatch& batch) override;
   Status Finish(store::WriteBatch& batch) override;
 
   // Folds one command envelope (Apply's core, for tests); appends the envelopes to publish.
@@ -98,9 +103,12 @@ class DeskFold : public processor::PartitionFold {
   Result<uint64_t> NextSequence(const std::string& member);
 
   StagedState state_;
+  runtime::Counter* const duplicates_;
+  bool silent_ = false;  // within ApplySilently
 };
 
-processor::FoldFactory DeskFoldFactory();
+// `duplicates` (optional) as DeskFold's.
+processor::FoldFactory DeskFoldFactory(runtime::Counter* duplicates = nullptr);
 
 // The ledger as stored in `cf` of `store` (one AccountBalance per account, by account name),
 // with its totals and whether debits equal credits. DATA_LOSS for a corrupt account.

@@ -36,7 +36,7 @@ class DeskHarness {
     options.column_families = DeskColumnFamilies();
     options.sync_writes = false;
     store_ = std::move(store::StateStore::Open(dir_->File("desk"), options)).value();
-    fold_ = std::make_unique<DeskFold>(*store_);
+    fold_ = std::make_unique<DeskFold>(*store_, &duplicates_);
   }
 
   // Folds one command and writes the state; returns the events published.
@@ -81,12 +81,17 @@ class DeskHarness {
   }
 
   const std::vector<ev::Envelope>& published() const { return published_; }
+  // Command ids dropped as folded before.
+  double duplicates() const { return duplicates_.value(); }
 
  private:
   std::unique_ptr<test_support::TempDir> dir_;
   std::unique_ptr<store::StateStore> store_;
   std::unique_ptr<DeskFold> fold_;
   std::vector<ev::Envelope> published_;
+  runtime::MetricsRegistry registry_;
+  runtime::Counter& duplicates_ =
+      (*registry_.AddCounter("duplicates_total", "Repeats dropped.", {"topic"}))->WithLabels({"d"});
 };
 
 ev::Envelope Command(const std::string& id, const api::PayoutCommand& body) {
@@ -211,6 +216,7 @@ TEST(DeskTest, InstructsEachClaimAndKindOnceAndBooksTheLedger) {
   EXPECT_TRUE(desk.Fold(Request("c3", "C-1", "M1", ev::BENEFIT, 50000)).empty());
   desk.Reopen();
   EXPECT_TRUE(desk.Fold(Request("c4", "C-1", "M1", ev::BENEFIT, 70000)).empty());
+  EXPECT_EQ(desk.duplicates(), 1) << "c1 again; c3 and c4 are new commands that change nothing";
 
   EXPECT_EQ(desk.Payments().size(), 2u);
   EXPECT_EQ(desk.Balance(kFundAccount), 70000);

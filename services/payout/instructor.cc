@@ -65,6 +65,14 @@ Status InstructorFold::Apply(const bus::Message& input, store::WriteBatch& batch
   return Status::Ok();
 }
 
+Status InstructorFold::ApplySilently(const bus::Message& input, store::WriteBatch& batch) {
+  std::vector<bus::OutgoingMessage> discarded;
+  silent_ = true;
+  const Status s = Apply(input, batch, discarded);
+  silent_ = false;
+  return s;
+}
+
 Status InstructorFold::ApplyDecision(const ev::Envelope& decision, std::vector<ev::Envelope>& out) {
   if (decision.type() != codec::kClaimDecided) return Status::Ok();  // rejections pay nothing
   const std::string& member = decision.member_id();
@@ -72,6 +80,7 @@ Status InstructorFold::ApplyDecision(const ev::Envelope& decision, std::vector<e
     if (Status s = Seed(member); !s.ok()) return s;
     if (filter_.Offer(member, decision.sequence()) ==
         processor::SequenceFilter::Verdict::kDuplicate) {
+      if (duplicates_ != nullptr && !silent_) duplicates_->Increment();
       return Status::Ok();
     }
     dirty_seen_.insert(member);
@@ -128,10 +137,11 @@ Status InstructorFold::Finish(store::WriteBatch& batch) {
   return Status::Ok();
 }
 
-processor::FoldFactory InstructorFoldFactory() {
+processor::FoldFactory InstructorFoldFactory(runtime::Counter* duplicates) {
   return
-      [](int32_t, store::StateStore& store) -> Result<std::unique_ptr<processor::PartitionFold>> {
-        return std::unique_ptr<processor::PartitionFold>(new InstructorFold(store));
+      [duplicates](int32_t,
+                   store::StateStore& store) -> Result<std::unique_ptr<processor::PartitionFold>> {
+        return std::unique_ptr<processor::PartitionFold>(new InstructorFold(store, duplicates));
       };
 }
 

@@ -8,6 +8,7 @@
 
 #include "libs/processor/processor.h"
 #include "libs/processor/sequence_filter.h"
+#include "libs/runtime/metrics.h"
 #include "libs/store/state_store.h"
 #include "mutualaid/events/v1/envelope.pb.h"
 
@@ -30,12 +31,16 @@ std::vector<std::string> InstructorColumnFamilies();
 // the decision's event id, so a replay publishes identical bytes; the desk instructs each
 // (claim, kind) once whatever arrives. DENIED and REFERRED decisions, rejections, and records
 // that do not parse or whose payload hash does not match publish nothing (counted in skipped()).
+// Each repeat dropped while folding live also counts in `duplicates` (optional; a restore's
+// silent fold counts nothing, its repeats were counted when they were live).
 class InstructorFold : public processor::PartitionFold {
  public:
-  explicit InstructorFold(const store::StateStore& store) : store_(store) {}
+  explicit InstructorFold(const store::StateStore& store, runtime::Counter* duplicates = nullptr)
+      : store_(store), duplicates_(duplicates) {}
 
   Status Apply(const bus::Message& input, store::WriteBatch& batch,
                std::vector<bus::OutgoingMessage>& outputs) override;
+  Status ApplySilently(const bus::Message& input, store::WriteBatch& batch) override;
   Status Finish(store::WriteBatch& batch) override;
 
   // Apply's core for tests: the commands to publish for one decision envelope.
@@ -51,6 +56,8 @@ class InstructorFold : public processor::PartitionFold {
   Result<uint64_t> NextSequence(const std::string& member);
 
   const store::StateStore& store_;
+  runtime::Counter* const duplicates_;
+  bool silent_ = false;  // within ApplySilently
   processor::SequenceFilter filter_;
   std::set<std::string> seeded_;
   std::map<std::string, uint64_t> sequences_;  // cache of kInstructorSequencesCf
@@ -59,6 +66,7 @@ class InstructorFold : public processor::PartitionFold {
   uint64_t skipped_ = 0;
 };
 
-processor::FoldFactory InstructorFoldFactory();
+// `duplicates` (optional) as InstructorFold's.
+processor::FoldFactory InstructorFoldFactory(runtime::Counter* duplicates = nullptr);
 
 }  // namespace claims::payout

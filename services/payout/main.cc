@@ -9,10 +9,12 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <string>
 #include <thread>
 
 #include "libs/bus/consumer.h"
 #include "libs/bus/producer.h"
+#include "libs/bus/security.h"
 #include "libs/events/event_log.h"
 #include "libs/processor/processor.h"
 #include "libs/rpc/server.h"
@@ -24,6 +26,7 @@
 #include "libs/runtime/service.h"
 #include "libs/runtime/signals.h"
 #include "libs/store/state_store.h"
+#include "libs/store/store_metrics.h"
 #include "services/payout/desk.h"
 #include "services/payout/instructor.h"
 #include "services/payout/payee_directory.h"
@@ -74,6 +77,7 @@ Status Declare(runtime::FlagSet& flags) {
     if (Status s = flags.Add(spec); !s.ok()) return s;
   }
   if (Status s = runtime::AddLogLevelFlag(flags); !s.ok()) return s;
+  if (Status s = bus::AddKafkaSecurityFlags(flags); !s.ok()) return s;
   if (Status s = runtime::AddBusinessDateFlag(flags, "operator actions"); !s.ok()) return s;
   if (Status s = rpc::AddTlsFlags(flags, "operators' and auditors'"); !s.ok()) return s;
   if (Status s = flags.SetDefault(runtime::kListenFlag, "127.0.0.1:50053"); !s.ok()) return s;
@@ -142,6 +146,10 @@ class WatchedFold : public processor::PartitionFold {
     if (TypeOf(input) == type_ || IdOf(input) == type_) armed_ = true;
     return inner_->Apply(input, batch, outputs);
   }
+  Status ApplySilently(const bus::Message& input, store::WriteBatch& batch) override {
+    if (TypeOf(input) == type_ || IdOf(input) == type_) armed_ = true;
+    return inner_->ApplySilently(input, batch);
+  }
   Status Finish(store::WriteBatch& batch) override { return inner_->Finish(batch); }
 
  private:
@@ -181,6 +189,8 @@ int Run(int argc, char** argv) {
 
   Result<std::unique_ptr<runtime::BusinessClock>> clock = runtime::BusinessClockFromFlags(*flags);
   Result<std::optional<CrashPoint>> crash = ParseCrashPoint(flags->String("test-crash-at"));
+  Result<std::map<std::string, std::string>> kafka =
+      bus::KafkaSecurityProperties(bus::KafkaSecurityFromFlags(*flags));
   HandlerOptions handler_options;
   handler_options.publish_timeout = flags->Duration("publish-timeout");
   handler_options.max_wait = flags->Duration("max-wait");
@@ -189,7 +199,7 @@ int Run(int argc, char** argv) {
     return 2;
   }
   handler_options.report_part_transactions = static_cast<size_t>(flags->Int("report-part-size"));
-  for (const Status& s : {clock.status(), crash.status()}) {
+  for (const Status& s : {clock.status(), crash.status(), kafka.status()}) {
     if (!s.ok()) {
       std::fprintf(stderr, "payout: %s\n", s.message().c_str());
       return 2;
@@ -221,6 +231,8 @@ int Run(int argc, char** argv) {
   producer_options.bootstrap_servers = flags->bootstrap_servers();
   producer_options.client_id = "payout";
   producer_options.linger_ms = 1;
+  producer_options.properties = *kafka;
+  producer_options.logger = &log;
   Result<std::unique_ptr<bus::Producer>> producer = bus::Producer::Create(producer_options);
   if (!producer.ok()) return fail("cannot create the Kafka producer", producer.status());
   if (Status s =
@@ -234,6 +246,8 @@ int Run(int argc, char** argv) {
     o.client_id = client;
     o.group_id = group;
     o.session_timeout_ms = static_cast<int>(flags->Duration("session-timeout").count());
+    o.properties = *kafka;
+    o.logger = &log;
     return bus::Consumer::Create(o);
   };
   Result<std::unique_ptr<bus::Consumer>> instructor_consumer =
@@ -275,24 +289,39 @@ int Run(int argc, char** argv) {
   if (!processor_metrics.ok()) {
     return fail("cannot register the processor metrics", processor_metrics.status());
   }
+  Result<std::unique_ptr<processor::DuplicateMetrics>> duplicates =
+      processor::DuplicateMetrics::Register(registry, "payout");
+  if (!duplicates.ok()) return fail("cannot register the duplicate metrics", duplicates.status());
+  Result<std::unique_ptr<store::StoreMetrics>> store_metrics =
+      store::StoreMetrics::Register(registry);
+  if (!store_metrics.ok()) return fail("cannot register the store metrics", store_metrics.status());
+  (*store_metrics)->Watch("payout-instructor", **instructor_store);
+  (*store_metrics)->Watch("payout-desk", **desk_store);
+  (*store_metrics)->Watch("payout-model", **model_store);
   processor::ProcessorOptions instructor_options;
   instructor_options.metrics = processor_metrics->get();
+  instructor_options.logger = &log;
+  instructor_options.log_outputs = true;
   instructor_options.input_topic = kDecisionsTopic;
   instructor_options.max_batch_records = static_cast<size_t>(flags->Int("max-batch"));
   instructor_options.test_hook = hook_for("instructor");
-  processor::Processor instructor(instructor_options, **instructor_consumer, **producer,
-                                  **instructor_store,
-                                  watched("instructor", InstructorFoldFactory()));
+  processor::Processor instructor(
+      instructor_options, **instructor_consumer, **producer, **instructor_store,
+      watched("instructor", InstructorFoldFactory(&(*duplicates)->ForTopic(kDecisionsTopic))));
   processor::ProcessorOptions desk_options;
   desk_options.metrics = processor_metrics->get();
+  desk_options.logger = &log;
+  desk_options.log_outputs = true;
   desk_options.input_topic = kPayoutCommandsTopic;
   desk_options.max_batch_records = static_cast<size_t>(flags->Int("max-batch"));
   desk_options.test_hook = hook_for("desk");
-  processor::Processor desk(desk_options, **desk_consumer, **producer, **desk_store,
-                            watched("desk", DeskFoldFactory()));
+  processor::Processor desk(
+      desk_options, **desk_consumer, **producer, **desk_store,
+      watched("desk", DeskFoldFactory(&(*duplicates)->ForTopic(kPayoutCommandsTopic))));
 
   PaymentsModel model(**model_store);
-  PaymentsFollower follower(**model_store, **model_consumer, model);
+  PaymentsFollower follower(**model_store, **model_consumer, model,
+                            &(*duplicates)->ForTopic(kPaymentsTopic));
   if (Status s = follower.Start(std::chrono::seconds(30)); !s.ok()) {
     return fail("cannot read the payments topic", s);
   }

@@ -234,8 +234,9 @@ Status PaymentsFollower::Apply(const ev::Envelope& e) {
     if (last->has_value()) filter_.Seed(member, std::stoull(**last));
     seeded_[member] = true;
   }
-  if (e.sequence() == 0 ||
-      filter_.Offer(member, e.sequence()) == processor::SequenceFilter::Verdict::kDuplicate) {
+  if (e.sequence() == 0) return Status::Ok();
+  if (filter_.Offer(member, e.sequence()) == processor::SequenceFilter::Verdict::kDuplicate) {
+    if (duplicates_ != nullptr) duplicates_->Increment();
     return Status::Ok();
   }
   Put(kModelSeenCf, member, std::to_string(e.sequence()));

@@ -14,6 +14,7 @@
 #include "libs/bus/consumer.h"
 #include "libs/bus/message.h"
 #include "libs/processor/sequence_filter.h"
+#include "libs/runtime/metrics.h"
 #include "libs/store/state_store.h"
 #include "mutualaid/events/v1/envelope.pb.h"
 #include "mutualaid/payout/v1/payout.pb.h"
@@ -91,11 +92,13 @@ class PaymentsModel {
 // Follows every partition of payout.payments.v1 into the model, with no consumer group, from the
 // offsets stored with the model (state and offsets in one batch). Repeated events (the desk
 // re-publishes identical events after a restart) are dropped by (member, sequence). Records that
-// do not parse are skipped and counted. One thread runs it.
+// do not parse are skipped and counted. Each repeat dropped also counts in `duplicates`
+// (optional). One thread runs it.
 class PaymentsFollower {
  public:
-  PaymentsFollower(store::StateStore& store, bus::Consumer& consumer, PaymentsModel& model)
-      : store_(store), consumer_(consumer), model_(model) {}
+  PaymentsFollower(store::StateStore& store, bus::Consumer& consumer, PaymentsModel& model,
+                   runtime::Counter* duplicates = nullptr)
+      : store_(store), consumer_(consumer), model_(model), duplicates_(duplicates) {}
 
   Status Start(std::chrono::milliseconds timeout);
   Result<size_t> PollOnce(std::chrono::milliseconds timeout);
@@ -118,6 +121,7 @@ class PaymentsFollower {
   store::StateStore& store_;
   bus::Consumer& consumer_;
   PaymentsModel& model_;
+  runtime::Counter* const duplicates_;
   processor::SequenceFilter filter_;
   std::map<std::string, bool> seeded_;
   std::map<std::pair<std::string, std::string>, std::string> pending_;  // (cf, key) -> value
