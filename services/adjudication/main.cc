@@ -5,12 +5,15 @@
 
 #include <atomic>
 #include <cstdio>
+#include <map>
 #include <memory>
+#include <string>
 #include <thread>
 
 #include "libs/base/date.h"
 #include "libs/bus/consumer.h"
 #include "libs/bus/producer.h"
+#include "libs/bus/security.h"
 #include "libs/processor/processor.h"
 #include "libs/rpc/server.h"
 #include "libs/rpc/server_metrics.h"
@@ -21,8 +24,10 @@
 #include "libs/runtime/service.h"
 #include "libs/runtime/signals.h"
 #include "libs/store/state_store.h"
+#include "libs/store/store_metrics.h"
 #include "services/adjudication/adjudication_fold.h"
 #include "services/adjudication/plans.h"
+#include "services/adjudication/report_service.h"
 #include "services/adjudication/review.h"
 #include "services/adjudication/review_model.h"
 #include "services/adjudication/review_service.h"
@@ -54,6 +59,7 @@ Status Declare(runtime::FlagSet& flags) {
     if (Status s = flags.Add(spec); !s.ok()) return s;
   }
   if (Status s = runtime::AddLogLevelFlag(flags); !s.ok()) return s;
+  if (Status s = bus::AddKafkaSecurityFlags(flags); !s.ok()) return s;
   if (Status s = runtime::AddBusinessDateFlag(flags, "reviews"); !s.ok()) return s;
   if (Status s = rpc::AddTlsFlags(flags, "reviewers' and auditors'"); !s.ok()) return s;
   if (Status s = flags.SetDefault(runtime::kListenFlag, "127.0.0.1:50052"); !s.ok()) return s;
@@ -100,6 +106,12 @@ int Run(int argc, char** argv) {
     std::fprintf(stderr, "adjudication: %s\n", clock.status().message().c_str());
     return 2;
   }
+  Result<std::map<std::string, std::string>> kafka =
+      bus::KafkaSecurityProperties(bus::KafkaSecurityFromFlags(*flags));
+  if (!kafka.ok()) {
+    std::fprintf(stderr, "adjudication: %s\n", kafka.status().message().c_str());
+    return 2;
+  }
   ReviewOptions review_options;
   review_options.publish_timeout = flags->Duration("publish-timeout");
   review_options.max_wait = flags->Duration("review-max-wait");
@@ -112,6 +124,7 @@ int Run(int argc, char** argv) {
   store::StoreOptions store_options;
   store_options.column_families = AdjudicationColumnFamilies();
   for (const std::string& cf : ReviewColumnFamilies()) store_options.column_families.push_back(cf);
+  for (const std::string& cf : ReportColumnFamilies()) store_options.column_families.push_back(cf);
   Result<std::unique_ptr<store::StateStore>> store =
       store::StateStore::Open(flags->data_dir(), store_options);
   if (!store.ok()) return fail("cannot open the data dir", store.status());
@@ -119,6 +132,8 @@ int Run(int argc, char** argv) {
   producer_options.bootstrap_servers = flags->bootstrap_servers();
   producer_options.client_id = "adjudication";
   producer_options.linger_ms = 1;
+  producer_options.properties = *kafka;
+  producer_options.logger = &log;
   Result<std::unique_ptr<bus::Producer>> producer = bus::Producer::Create(producer_options);
   if (!producer.ok()) return fail("cannot create the Kafka producer", producer.status());
   if (Status s = (*producer)->WarmUp({kDecisionsTopic, kInputTopic}, std::chrono::seconds(5));
@@ -133,6 +148,8 @@ int Run(int argc, char** argv) {
   consumer_options.group_id = flags->String("group-id");
   consumer_options.session_timeout_ms =
       static_cast<int>(flags->Duration("session-timeout").count());
+  consumer_options.properties = *kafka;
+  consumer_options.logger = &log;
   Result<std::unique_ptr<bus::Consumer>> consumer = bus::Consumer::Create(consumer_options);
   if (!consumer.ok()) return fail("cannot create the Kafka consumer", consumer.status());
 
@@ -146,8 +163,17 @@ int Run(int argc, char** argv) {
   if (!decision_metrics.ok()) {
     return fail("cannot register the decision metrics", decision_metrics.status());
   }
+  Result<std::unique_ptr<processor::DuplicateMetrics>> duplicates =
+      processor::DuplicateMetrics::Register(registry, "adjudication");
+  if (!duplicates.ok()) return fail("cannot register the duplicate metrics", duplicates.status());
+  Result<std::unique_ptr<store::StoreMetrics>> store_metrics =
+      store::StoreMetrics::Register(registry);
+  if (!store_metrics.ok()) return fail("cannot register the store metrics", store_metrics.status());
+  (*store_metrics)->Watch("adjudication", **store);
   processor::ProcessorOptions options;
   options.metrics = processor_metrics->get();
+  options.logger = &log;
+  options.log_outputs = true;
   options.input_topic = kInputTopic;
   options.max_batch_records = static_cast<size_t>(flags->Int("max-batch"));
   const int64_t fold_threads = flags->Int("fold-threads");
@@ -156,20 +182,28 @@ int Run(int argc, char** argv) {
                 InvalidArgument("fold-threads is " + std::to_string(fold_threads)));
   }
   options.fold_threads = static_cast<size_t>(fold_threads);
-  processor::Processor processor(options, **consumer, **producer, **store,
-                                 AdjudicationFoldFactory(*plans, decision_metrics->get()));
+  // The auditors' plan-year report (report.proto) over the partitions the processor holds.
+  Result<std::unique_ptr<ReportComponent>> report =
+      ReportComponent::Start(**store, consumer_options, **clock, flags->insecure_dev(), log);
+  if (!report.ok()) return fail("cannot start the report API", report.status());
+  processor::Processor processor(
+      options, **consumer, **producer, **store,
+      (*report)->Track(AdjudicationFoldFactory(*plans, decision_metrics->get())));
 
   // The reviewers' read model, followed by every replica in full (no group) on its own thread.
   bus::ConsumerOptions follower_options;
   follower_options.bootstrap_servers = flags->bootstrap_servers();
   follower_options.client_id = "adjudication-review";
+  follower_options.properties = *kafka;
+  follower_options.logger = &log;
   Result<std::unique_ptr<bus::Consumer>> follower_consumer =
       bus::Consumer::Create(follower_options);
   if (!follower_consumer.ok()) {
     return fail("cannot create the decisions consumer", follower_consumer.status());
   }
   ReviewModel review_model(**store);
-  DecisionFollower follower(**store, **follower_consumer, review_model);
+  DecisionFollower follower(**store, **follower_consumer, review_model,
+                            &(*duplicates)->ForTopic(kDecisionsTopic));
   if (Status s = follower.Start(std::chrono::seconds(30)); !s.ok()) {
     return fail("cannot read the decisions topic", s);
   }
@@ -227,7 +261,7 @@ int Run(int argc, char** argv) {
   rpc::ServerOptions server_options = rpc::ServerOptionsFromFlags(*flags);
   server_options.metrics = grpc_metrics->get();
   Result<std::unique_ptr<rpc::Server>> server =
-      rpc::Server::Start(server_options, {&review_service});
+      rpc::Server::Start(server_options, {&review_service, (*report)->service()});
   if (!server.ok()) {
     stop_following();
     return fail("cannot start the gRPC server", server.status());

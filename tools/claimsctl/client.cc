@@ -40,6 +40,10 @@ bool IsFinal(const in::Claim& claim) {
 
 void AddConnection(CLI::App* cmd, Connection& c, const std::string& service) {
   cmd->add_option("--target", c.target, service + " address, host:port")->required();
+  AddCredentials(cmd, c);
+}
+
+void AddCredentials(CLI::App* cmd, Connection& c) {
   cmd->add_flag("--insecure-dev", c.insecure_dev, "Plaintext, caller named by --principal (dev)");
   cmd->add_option("--principal", c.principal, "Caller in dev mode, e.g. partner:P-0001");
   cmd->add_option("--tls-ca", c.tls_ca, "CA certificate (PEM) that signed the server");

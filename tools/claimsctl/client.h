@@ -44,6 +44,8 @@ struct Connection {
 // Adds --target (required), --insecure-dev, --principal, --tls-ca, --tls-cert, --tls-key and
 // --timeout to `cmd`; `service` names the server in the help text.
 void AddConnection(CLI::App* cmd, Connection& c, const std::string& service);
+// The same without --target: for commands that name their services otherwise.
+void AddCredentials(CLI::App* cmd, Connection& c);
 // Adds --output/-o (table, json or csv) to `cmd`.
 void AddOutput(CLI::App* cmd, std::string& output);
 // A channel to c.target: plaintext with --insecure-dev, TLS otherwise.

@@ -31,6 +31,7 @@
 #include "tools/claimsctl/conformance.h"
 #include "tools/claimsctl/payments.h"
 #include "tools/claimsctl/progress.h"
+#include "tools/claimsctl/report_command.h"
 #include "tools/claimsctl/table.h"
 
 namespace {
@@ -294,15 +295,40 @@ int RunReport(Source& source, const std::string& plans_dir, const std::string& d
   if (!reader.ok()) return PrintStatus(reader.status());
   Result<std::vector<audit::ReportRow>> rows = audit::BuildReport(**reader, *plans, options);
   if (!rows.ok()) return PrintStatus(rows.status());
-  claims::ctl::Table table;
-  table.columns = {"plan_year", "section", "figure", "value"};
-  table.numeric = {true, false, false, false};
-  for (const audit::ReportRow& r : *rows) {
-    table.rows.push_back({std::to_string(year), r.section, r.key,
-                          r.text.empty() ? std::to_string(r.value) : r.text});
-  }
-  table.Print(output, std::cout);
+  claims::ctl::PrintReport(year, *rows, output, std::cout);
   return kExitOk;
+}
+
+// report --live: the same rows from the running services.
+int RunLiveReport(const std::string& adjudication, const claims::ctl::Connection& credentials,
+                  const std::string& payout, int year, const std::string& as_of,
+                  const std::string& output) {
+  claims::ctl::LiveReportOptions options;
+  options.year = year;
+  if (!as_of.empty()) {
+    options.as_of = claims::Date::Parse(as_of);
+    if (!options.as_of) {
+      return claims::ctl::Usage("--as-of", "'" + as_of + "' is not a YYYY-MM-DD date");
+    }
+  }
+  std::string rest = adjudication;
+  while (true) {
+    const size_t comma = rest.find(',');
+    const std::string target = rest.substr(0, comma);
+    if (target.empty()) {
+      return claims::ctl::Usage("--adjudication",
+                                "give every replica as HOST:PORT[,HOST:PORT...], no empty entry");
+    }
+    claims::ctl::Connection c = credentials;
+    c.target = target;
+    options.adjudication.push_back(c);
+    if (comma == std::string::npos) break;
+    rest = rest.substr(comma + 1);
+  }
+  if (payout.empty()) return claims::ctl::Usage("--payout", "is required with --live");
+  options.payout = credentials;
+  options.payout.target = payout;
+  return claims::ctl::RunLiveReport(options, output);
 }
 
 int RunSimulate(Source& source, const std::string& plans_dir, const std::string& default_plan,
@@ -482,13 +508,28 @@ int main(int argc, char** argv) {
   std::string report_as_of;
   CLI::App* report_cmd = app.add_subcommand(
       "report",
-      "Figures of one plan year from a replay: members enrolled (new, renewal, by occupation), "
+      "Figures of one plan year from a replay (or, with --live, from the running services): "
+      "members enrolled (new, renewal, by occupation), "
       "claims by coverage and outcome, amounts approved and paid, condolences, appeals received "
       "and closed, open referrals and the oldest one's age.");
   report_source.AddTo(report_cmd);
   report_cmd->add_option("--year", report_year, "Plan year")->required();
   report_cmd->add_option("--as-of", report_as_of,
-                         "Date ages are measured at (default: the log's latest business date)");
+                         "Date ages are measured at (default: the log's latest business date; "
+                         "with --live, the replicas' business date)");
+  bool report_live = false;
+  std::string report_adjudication, report_payout;
+  claims::ctl::Connection report_credentials;
+  auto* live_flag = report_cmd->add_flag(
+      "--live", report_live,
+      "From the running services instead of a replay: every adjudication replica's "
+      "ReportService (together they must hold every partition exactly once, else exit 3) and "
+      "payout's settled payments");
+  live_flag->excludes("--file")->excludes("--bootstrap-servers");
+  report_cmd->add_option("--adjudication", report_adjudication,
+                         "With --live: every adjudication replica, HOST:PORT[,HOST:PORT...]");
+  report_cmd->add_option("--payout", report_payout, "With --live: payout's address, HOST:PORT");
+  claims::ctl::AddCredentials(report_cmd, report_credentials);
   add_plans(report_cmd);
   add_output(report_cmd);
   report_cmd->footer(kExitCodes);
@@ -552,6 +593,13 @@ int main(int argc, char** argv) {
     return RunGenerate(shape, plans_dir, default_plan, generate_out, generate_options);
   }
   if (report_cmd->parsed()) {
+    if (report_live) {
+      return RunLiveReport(report_adjudication, report_credentials, report_payout, report_year,
+                           report_as_of, output);
+    }
+    if (!report_adjudication.empty() || !report_payout.empty()) {
+      return claims::ctl::Usage("--live", "--adjudication and --payout need --live");
+    }
     return RunReport(report_source, plans_dir, default_plan, report_year, report_as_of, output);
   }
   if (simulate_cmd->parsed()) {

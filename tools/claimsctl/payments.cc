@@ -53,25 +53,18 @@ std::string CompactJson(const google::protobuf::Message& m) {
 // Pages through ListPayments (pages of `page_size`) until the last page, or until `limit` rows
 // (0: no limit), adding the payments `keep` admits to `t`. The call's status.
 grpc::Status ListInto(api::PayoutService::Stub& stub, const Connection& c,
-                      api::ListPaymentsRequest request, int64_t limit, int page_size, Table& t,
-                      const std::function<bool(const api::Payment&)>& keep = {}) {
+                      const api::ListPaymentsRequest& request, int64_t limit, int page_size,
+                      Table& t, const std::function<bool(const api::Payment&)>& keep = {}) {
   int64_t rows = 0;
-  for (int page = 0; page < kMaxPages; ++page) {
-    const int64_t left = limit > 0 ? limit - rows : page_size;
-    request.set_page_size(static_cast<int32_t>(std::min<int64_t>(page_size, left)));
-    api::ListPaymentsResponse response;
-    grpc::Status s = stub.ListPayments(NewContext(c).get(), request, &response);
-    if (!s.ok()) return s;
-    for (const api::Payment& p : response.payments()) {
-      if (keep && !keep(p)) continue;
-      AddPayment(t, p);
-      ++rows;
-      if (limit > 0 && rows >= limit) return grpc::Status::OK;
-    }
-    if (response.next_page_token().empty()) break;
-    request.set_page_token(response.next_page_token());
-  }
-  return grpc::Status::OK;
+  return ForEachPayment(
+      stub, c, request, page_size,
+      [&](const api::Payment& p) {
+        if (keep && !keep(p)) return true;
+        AddPayment(t, p);
+        ++rows;
+        return limit <= 0 || rows < limit;
+      },
+      [&] { return limit > 0 ? limit - rows : page_size; });
 }
 
 // Reads a whole file into `out`; false (with errno's text in `error`) when it cannot.
@@ -92,6 +85,25 @@ bool ReadFile(const std::string& path, std::string* out, std::string* error) {
 }
 
 }  // namespace
+
+grpc::Status ForEachPayment(api::PayoutService::Stub& stub, const Connection& c,
+                            api::ListPaymentsRequest request, int page_size,
+                            const std::function<bool(const api::Payment&)>& visit,
+                            const std::function<int64_t()>& rows_wanted) {
+  for (int page = 0; page < kMaxPages; ++page) {
+    const int64_t wanted = rows_wanted ? rows_wanted() : page_size;
+    request.set_page_size(static_cast<int32_t>(std::clamp<int64_t>(wanted, 1, page_size)));
+    api::ListPaymentsResponse response;
+    grpc::Status s = stub.ListPayments(NewContext(c).get(), request, &response);
+    if (!s.ok()) return s;
+    for (const api::Payment& p : response.payments()) {
+      if (!visit(p)) return grpc::Status::OK;
+    }
+    if (response.next_page_token().empty()) break;
+    request.set_page_token(response.next_page_token());
+  }
+  return grpc::Status::OK;
+}
 
 void PaymentCommands::Register(CLI::App& app, std::string& output) {
   output_ = &output;

@@ -2,9 +2,11 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
+#include "mutualaid/payout/v1/payout.grpc.pb.h"
 #include "tools/claimsctl/client.h"
 
 // The operators' and auditors' payment commands over payout's PayoutService
@@ -13,6 +15,14 @@
 // mutating commands need the operator role and an idempotency key (a retry with the same key is
 // answered with the first attempt's result).
 namespace claims::ctl {
+
+// Pages through payout's ListPayments for `request`'s filters to the last page, calling `visit`
+// with each payment until it returns false. Each page asks for `rows_wanted()` rows (when given;
+// else `page_size`), clamped to 1..page_size (at most 500). The first failed call's status.
+grpc::Status ForEachPayment(mutualaid::payout::v1::PayoutService::Stub& stub, const Connection& c,
+                            mutualaid::payout::v1::ListPaymentsRequest request, int page_size,
+                            const std::function<bool(const mutualaid::payout::v1::Payment&)>& visit,
+                            const std::function<int64_t()>& rows_wanted = {});
 
 class PaymentCommands {
  public:

@@ -5,11 +5,15 @@
 // Writes the export (through the engine, claims::audit::GenerateExport) into a temporary
 // directory, or reuses PATH when it exists, then runs each measurement in a fresh child process
 // (this binary again) so that its peak memory (ru_maxrss, from wait4) is its own:
-//   read   the baseline: stream the file, parse every envelope, SHA-256 every payload
-//   fold   the baseline: re-fold intake.events.v1 with the engine, nothing compared
+//   read   a baseline: stream and hash the file, parse every envelope, SHA-256 every payload
+//   fold   the bare fold baseline: re-fold intake.events.v1 with the engine through the codec
+//          (Refolder, as adjudication decodes and encodes), nothing compared
+//   lean   the audit's own fold (AuditFold: the wire fast path, members in a hash table),
+//          nothing compared
 //   audit  the full audit (claims::audit::Audit) on one thread
-//   audit2 the same on two threads (members split between them)
-// and prints events/s and peak RSS of each.
+//   audit2 the same on two threads (members split between them, the file hashed on a third)
+// and prints events/s, CPU seconds (the machine may be shared), peak RSS, and each mode's events/s
+// and events per CPU-second as a ratio to the bare fold's.
 
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -19,14 +23,17 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "libs/crypto/sha256.h"
 #include "mutualaid/events/v1/envelope.pb.h"
 #include "tests/bench/history.h"
 #include "tests/support/temp_dir.h"
+#include "tools/claimsctl/audit/audit_fold.h"
 #include "tools/claimsctl/audit/auditor.h"
 #include "tools/claimsctl/audit/generator.h"
 #include "tools/claimsctl/audit/refold.h"
@@ -64,12 +71,36 @@ int Child(const std::string& mode, const std::string& file) {
       }
     }
   } else if (mode == "fold") {
+    if (!(*reader)->Rewind(/*hash=*/false).ok()) return 2;
     audit::Refolder refolder(plans);
     audit::RefoldStep step;
     audit::RecordView record;
     while (*(*reader)->Next(record)) {
       ++events;
       if (record.topic == "intake.events.v1") refolder.Apply(record, step);
+    }
+  } else if (mode == "lean") {
+    struct Entry {
+      claims::domain::MemberState state;
+    };
+    audit::KeyedTable<Entry> members;
+    const std::function<claims::domain::MemberState&(std::string_view)> state_of =
+        [&](std::string_view member) -> claims::domain::MemberState& {
+      bool created = false;
+      Entry& e = members.At(member, &created);
+      if (created) e.state.id = std::string(member);
+      return e.state;
+    };
+    if (!(*reader)->Rewind(/*hash=*/false).ok()) return 2;
+    audit::AuditFold fold(plans);
+    audit::FoldInput in;
+    audit::FoldStep step;
+    audit::RecordView record;
+    while (*(*reader)->Next(record)) {
+      ++events;
+      if (record.topic != "intake.events.v1") continue;
+      fold.Read(record, in);
+      fold.Apply(in, step, state_of);
     }
   } else {
     audit::AuditOptions options;
@@ -168,18 +199,29 @@ int main(int argc, char** argv) {
                   static_cast<unsigned long long>(target));
     }
   }
-  std::printf("%-6s %10s %8s %12s %8s %14s %12s %s\n", "mode", "events", "seconds", "events/s",
-              "cpu s", "events/cpu-s", "peak RSS MB", "divergences");
-  for (const char* mode : {"read", "fold", "audit", "audit2"}) {
+  std::printf("%-6s %10s %8s %10s %7s %12s %8s %8s %10s %s\n", "mode", "events", "wall s",
+              "events/s", "cpu s", "events/cpu-s", "peak MB", "x fold", "cpu x fold",
+              "divergences");
+  std::optional<Measured> fold;
+  for (const char* mode : {"read", "fold", "lean", "audit", "audit2"}) {
     Measured m;
     if (!Measure(argv[0], mode, file, &m)) {
       std::printf("%s: the child failed\n", mode);
       return 1;
     }
-    std::printf("%-6s %10llu %8.2f %12.0f %8.2f %14.0f %12.1f %llu\n", mode,
-                static_cast<unsigned long long>(m.events), m.seconds, m.events / m.seconds,
-                m.cpu_seconds, m.events / m.cpu_seconds, m.max_rss_kb / 1024.0,
-                static_cast<unsigned long long>(m.divergences));
+    if (std::strcmp(mode, "fold") == 0) fold = m;
+    const double rate = static_cast<double>(m.events) / m.seconds;
+    const double cpu_rate = static_cast<double>(m.events) / m.cpu_seconds;
+    std::printf("%-6s %10llu %8.2f %10.0f %7.2f %12.0f %8.1f", mode,
+                static_cast<unsigned long long>(m.events), m.seconds, rate, m.cpu_seconds, cpu_rate,
+                static_cast<double>(m.max_rss_kb) / 1024.0);
+    if (fold) {
+      std::printf(" %8.2f %10.2f", rate / (static_cast<double>(fold->events) / fold->seconds),
+                  cpu_rate / (static_cast<double>(fold->events) / fold->cpu_seconds));
+    } else {
+      std::printf(" %8s %10s", "", "");
+    }
+    std::printf(" %llu\n", static_cast<unsigned long long>(m.divergences));
     std::fflush(stdout);
   }
   return 0;

@@ -450,6 +450,162 @@ TEST_F(AuditTest, ThreadsGiveTheSameResult) {
   EXPECT_EQ(one.file_sha256, three.file_sha256);
 }
 
+// Every field of a result, as text: two results that print the same are the same.
+std::string Render(const AuditResult& r) {
+  std::ostringstream out;
+  const AuditCounts& c = r.counts;
+  out << "records " << c.records << " inputs " << c.inputs << " outputs " << c.outputs
+      << " duplicate_outputs " << c.duplicate_outputs << " payments " << c.payments
+      << " duplicate_payments " << c.duplicate_payments << " other " << c.other
+      << " decisions_checked " << c.decisions_checked << " approved_claims " << c.approved_claims
+      << " unpaid_approvals " << c.unpaid_approvals << "\n";
+  out << "ledger " << r.ledger.instructed << " " << r.ledger.settled << " " << r.ledger.failed
+      << " " << r.ledger.posted_debits << " " << r.ledger.posted_credits << " balanced "
+      << r.ledger_balanced << "\n";
+  for (const auto& [account, fen] : r.ledger.balances) out << account << " " << fen << "\n";
+  out << "sha256 " << r.file_sha256 << " divergences " << r.divergence_count << "\n";
+  for (const Divergence& d : r.divergences) {
+    out << d.ToLine() << " | " << d.claim_id << " | " << d.member_id << " | " << d.event_id << " | "
+        << d.topic << " | " << d.partition << " | " << d.offset << " | " << d.field << " | "
+        << d.recorded << " | " << d.expected << "\n";
+  }
+  return out.str();
+}
+
+int64_t NextOffset(const std::vector<Record>& records, const std::string& topic,
+                   int32_t partition) {
+  int64_t last = -1;
+  for (const Record& r : records) {
+    if (r.topic == topic && r.partition == partition) last = std::max(last, r.offset);
+  }
+  return last + 1;
+}
+
+// Regression for the sharded audit: members split among threads must not change a byte of what
+// it reports, divergences of every kind included, nor which ones survive --max-divergences.
+TEST_F(AuditTest, OutputIsByteIdenticalWithAnyNumberOfThreads) {
+  std::vector<Record> records;
+  int decisions = 0;
+  int settled = 0;
+  for (const Record& r : records_) {
+    if (r.topic == events::kDecisionsTopic && ++decisions % 9 == 0) continue;  // dropped
+    if (r.topic == events::kPaymentsTopic) {
+      ev::Envelope e;
+      e.ParseFromString(r.envelope);
+      if (e.type() == "mutualaid.events.v1.PaymentSettled" && ++settled % 11 == 0) continue;
+    }
+    records.push_back(r);
+  }
+  std::vector<Record> extra;  // appended after the loop, at the ends of their partitions
+  auto append = [&](const std::string& topic, int32_t partition, const std::string& key,
+                    std::string envelope) {
+    extra.push_back({topic, partition, 0, key, std::move(envelope), 0});
+  };
+  auto rewrap = [](ev::Envelope& e, const google::protobuf::MessageLite& payload) {
+    ev::Envelope w = codec::Wrap(e.type(), payload);
+    e.set_payload(w.payload());
+    e.set_payload_sha256(w.payload_sha256());
+  };
+  int changed = 0;
+  for (Record& r : records) {
+    ev::Envelope e;
+    if (!e.ParseFromString(r.envelope)) continue;
+    ev::ClaimDecided d;
+    if (e.type() == codec::kClaimDecided && d.ParseFromString(e.payload())) {
+      ++changed;
+      if (changed % 13 == 0) {  // a forged amount, hash fixed
+        d.set_payable_fen(d.payable_fen() + 7);
+        rewrap(e, d);
+        r.envelope = e.SerializeAsString();
+      } else if (changed % 17 == 0 && d.trace_size() > 0) {  // a changed byte, hash not fixed
+        const size_t at = r.envelope.find(d.trace(0));
+        if (at != std::string::npos) r.envelope[at] ^= 0x02;
+      } else if (changed % 29 == 0) {  // a second, different output under the same sequence
+        d.add_trace("edited");
+        rewrap(e, d);
+        append(r.topic, r.partition, r.key, e.SerializeAsString());
+      } else if (changed % 31 == 0) {  // an output no input yields
+        e.set_sequence(1000000000 + changed);
+        e.set_event_id("forged-" + std::to_string(changed));
+        append(r.topic, r.partition, r.key, e.SerializeAsString());
+      }
+    }
+    ev::PaymentInstructed p;
+    if (e.type() == "mutualaid.events.v1.PaymentInstructed" && p.ParseFromString(e.payload()) &&
+        ++changed % 7 == 0) {
+      p.set_amount_fen(p.amount_fen() + 1);
+      rewrap(e, p);
+      r.envelope = e.SerializeAsString();
+    }
+    if (e.type() == codec::kMemberEnrolled && ++changed % 97 == 0) {  // payload off its hash
+      std::string payload = e.payload();
+      payload.back() ^= 0x01;
+      e.set_payload(payload);
+      r.envelope = e.SerializeAsString();
+    }
+  }
+  // A claim under a plan the auditor does not have, and bytes that are not envelopes.
+  ev::ClaimSubmitted claim;
+  claim.set_claim_id("C-NEXT");
+  claim.set_member_id("M1000001");
+  claim.set_coverage(ev::ACCIDENTAL_INJURY);
+  claim.set_incident_date("2024-03-01");
+  claim.set_date("2024-03-05");
+  claim.set_amount_fen(50000);
+  claim.set_plan_id("six-guarantees-v2");
+  ev::Envelope next = codec::Wrap(codec::kClaimSubmitted, claim);
+  next.set_event_id("E-NEXT");
+  next.set_member_id("M1000001");
+  append(events::kIntakeTopic, 0, "M1000001", next.SerializeAsString());
+  append(events::kIntakeTopic, 1, "M1000002", "\xff\xff not an envelope");
+  append(events::kDecisionsTopic, 1, "M1000003", "\x0a\xff");
+  append(events::kPaymentsTopic, 2, "M1000004", "\x12");
+  // A payment without sequence, and a different one under its event id.
+  ev::PaymentHeld held;
+  held.set_payment_id("P-H");
+  ev::Envelope h = codec::Wrap("mutualaid.events.v1.PaymentHeld", held);
+  h.set_event_id("held-1");
+  append(events::kPaymentsTopic, 2, "M1000005", h.SerializeAsString());
+  held.set_note("again");
+  h = codec::Wrap("mutualaid.events.v1.PaymentHeld", held);
+  h.set_event_id("held-1");
+  append(events::kPaymentsTopic, 2, "M1000005", h.SerializeAsString());
+
+  for (Record& r : extra) {
+    r.offset = NextOffset(records, r.topic, r.partition);
+    records.push_back(std::move(r));
+  }
+  const std::string path = dir_->File("tampered-many.bin");
+  WriteAll(path, records);
+  const AuditResult one = RunAudit(path, &manifest_, 1);
+  std::set<std::string> fields;
+  for (const Divergence& d : one.divergences) fields.insert(d.field.substr(0, d.field.find(' ')));
+  for (const char* field : {"decision", "payable_fen", "payload_sha256", "trace", "envelope",
+                            "rejection", "plan_id", "payment", "manifest.sha256", "ledger"}) {
+    EXPECT_TRUE(fields.count(field)) << field << " missing from\n" << Lines(one);
+  }
+  EXPECT_GT(one.divergence_count, 40u);
+  const std::string expected = Render(one);
+  for (int threads : {2, 3, 5}) {
+    EXPECT_EQ(Render(RunAudit(path, &manifest_, threads)), expected) << threads << " threads";
+  }
+  // The same first divergences survive a cap, whatever the split.
+  auto capped = [&](int threads) {
+    Result<std::unique_ptr<ExportReader>> reader = ExportReader::Open(path);
+    AuditOptions options;
+    options.manifest = &manifest_;
+    options.threads = threads;
+    options.max_divergences = 7;
+    Result<AuditResult> r = Audit(**reader, plans_, options);
+    EXPECT_TRUE(r.ok());
+    return *r;
+  };
+  const AuditResult few = capped(1);
+  EXPECT_EQ(few.divergences.size(), 7u);
+  EXPECT_EQ(few.divergence_count, one.divergence_count);
+  EXPECT_EQ(Render(capped(4)), Render(few));
+}
+
 // The report's figures, recomputed from what adjudication and payout published (the decisions
 // and payment topics) instead of from the replay: they must agree.
 TEST_F(AuditTest, ReportAgreesWithThePublishedDecisionsAndPayments) {

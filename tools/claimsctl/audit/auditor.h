@@ -80,16 +80,18 @@ struct AuditOptions {
   // being a divergence: for a log taken while payout lags or before it runs. Everything else
   // about payments is still checked.
   bool allow_unpaid = false;
-  // Members are split among this many threads (each reads the file); 1 to 16. The result is
-  // the same for any number: divergences are listed in (topic, partition, offset, claim, field)
-  // order.
+  // Members (and payment events, by the key their repeats are recognised by) are split among
+  // this many threads, each reading the file; with more than one, the file is hashed on a thread
+  // of its own. 1 to 16. The result is the same for any number, byte for byte: divergences are
+  // listed in (topic, partition, offset, claim, field) order, and max_divergences keeps the
+  // first ones in that order.
   int threads = 1;
 };
 
 // Audits `reader` from its start (two passes: outputs and payments, then inputs; with
 // options.threads > 1, each thread audits its share of the members over its own reader of the
-// same file). A broken file (framing, truncation) is an error naming the byte position;
-// everything else is a Divergence.
+// same file, and the payments are checked against the merged decisions). A broken file
+// (framing, truncation) is an error naming the byte position; everything else is a Divergence.
 Result<AuditResult> Audit(ExportReader& reader, const PlanSet& plans, const AuditOptions& options);
 
 }  // namespace claims::audit

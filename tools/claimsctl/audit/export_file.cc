@@ -292,7 +292,11 @@ struct ExportReader::Impl {
   std::string path;
   int fd = -1;
   uint64_t size = 0;
-  std::string buffer;  // bytes [buffer_start, buffer_start + buffer.size()) of the file
+  // Bytes [buffer_start, buffer_start + length) of the file; allocated once, grown only for a
+  // record larger than it, never zero-filled.
+  std::unique_ptr<char[]> buffer;
+  size_t capacity = 0;
+  size_t length = 0;
   uint64_t buffer_start = 0;
   size_t cursor = 0;       // next unread byte within buffer
   uint64_t file_read = 0;  // bytes read from the file so far
@@ -301,22 +305,27 @@ struct ExportReader::Impl {
 
   // Makes at least `n` bytes available from the cursor, unless the file ends first.
   Status Fill(size_t n) {
-    if (buffer.size() - cursor >= n) return Status::Ok();
-    buffer.erase(0, cursor);
-    buffer_start += cursor;
-    cursor = 0;
-    while (buffer.size() < n && file_read < size) {
-      const size_t have = buffer.size();
-      const size_t want = std::max(n - have, kChunk);
-      buffer.resize(have + want);
-      const ssize_t got = ::pread(fd, buffer.data() + have, want, static_cast<off_t>(file_read));
-      if (got < 0) {
-        buffer.resize(have);
-        return Unavailable("cannot read " + path + ": " + std::strerror(errno));
-      }
-      buffer.resize(have + static_cast<size_t>(got));
+    if (length - cursor >= n) return Status::Ok();
+    if (cursor > 0) {
+      std::memmove(buffer.get(), buffer.get() + cursor, length - cursor);
+      length -= cursor;
+      buffer_start += cursor;
+      cursor = 0;
+    }
+    if (n > capacity || capacity == 0) {
+      const size_t grown = std::max(n, kChunk);
+      std::unique_ptr<char[]> bigger(new char[grown]);
+      if (length > 0) std::memcpy(bigger.get(), buffer.get(), length);
+      buffer = std::move(bigger);
+      capacity = grown;
+    }
+    while (length < n && file_read < size) {
+      const ssize_t got =
+          ::pread(fd, buffer.get() + length, capacity - length, static_cast<off_t>(file_read));
+      if (got < 0) return Unavailable("cannot read " + path + ": " + std::strerror(errno));
       if (got == 0) break;
-      if (hashing) hash.Update(buffer.data() + have, static_cast<size_t>(got));
+      if (hashing) hash.Update(buffer.get() + length, static_cast<size_t>(got));
+      length += static_cast<size_t>(got);
       file_read += static_cast<uint64_t>(got);
     }
     return Status::Ok();
@@ -345,21 +354,25 @@ Result<std::unique_ptr<ExportReader>> ExportReader::Open(const std::string& path
 
 Result<bool> ExportReader::Next(RecordView& record) {
   Impl& r = *impl_;
-  if (Status s = r.Fill(10); !s.ok()) return s;
-  if (r.cursor == r.buffer.size()) return false;
+  if (r.length - r.cursor < 10) {
+    if (Status s = r.Fill(10); !s.ok()) return s;
+  }
+  if (r.cursor == r.length) return false;
   const uint64_t position = r.buffer_start + r.cursor;
   size_t pos = r.cursor;
   uint64_t length = 0;
-  if (!ReadVarint(r.buffer.data(), r.buffer.size(), &pos, &length) || length > kMaxRecord) {
+  if (!ReadVarint(r.buffer.get(), r.length, &pos, &length) || length > kMaxRecord) {
     return DataLoss(r.path + ": " + AtPosition(position) + ": broken record length");
   }
   const size_t prefix = pos - r.cursor;
-  if (Status s = r.Fill(prefix + length); !s.ok()) return s;
-  if (r.buffer.size() - r.cursor < prefix + length) {
-    return DataLoss(r.path + ": " + AtPosition(position) + ": record of " + std::to_string(length) +
-                    " bytes is cut off by the end of the file");
+  if (r.length - r.cursor < prefix + length) {
+    if (Status s = r.Fill(prefix + length); !s.ok()) return s;
+    if (r.length - r.cursor < prefix + length) {
+      return DataLoss(r.path + ": " + AtPosition(position) + ": record of " +
+                      std::to_string(length) + " bytes is cut off by the end of the file");
+    }
   }
-  const std::string_view bytes(r.buffer.data() + r.cursor + prefix, length);
+  const std::string_view bytes(r.buffer.get() + r.cursor + prefix, length);
   if (Status s = ParseRecord(bytes, record); !s.ok()) {
     return DataLoss(r.path + ": " + AtPosition(position) + ": " + s.message());
   }
@@ -394,7 +407,7 @@ Result<RecordView> ExportReader::ReadAt(uint64_t position, std::string& storage)
 Status ExportReader::Rewind(bool hash) {
   Impl& r = *impl_;
   r.hashing = hash;
-  r.buffer.clear();
+  r.length = 0;
   r.buffer_start = 0;
   r.cursor = 0;
   r.file_read = 0;
@@ -405,6 +418,20 @@ Status ExportReader::Rewind(bool hash) {
 uint64_t ExportReader::size() const { return impl_->size; }
 uint64_t ExportReader::position() const { return impl_->buffer_start + impl_->cursor; }
 std::string ExportReader::Sha256Hex() const { return impl_->hash.Hex(); }
+
+Result<std::string> ExportReader::HashWholeFile() const {
+  const Impl& r = *impl_;
+  StreamHash hash;
+  std::unique_ptr<char[]> chunk(new char[kChunk]);
+  for (uint64_t done = 0; done < r.size;) {
+    const ssize_t got = ::pread(r.fd, chunk.get(), kChunk, static_cast<off_t>(done));
+    if (got < 0) return Unavailable("cannot read " + r.path + ": " + std::strerror(errno));
+    if (got == 0) break;
+    hash.Update(chunk.get(), static_cast<size_t>(got));
+    done += static_cast<uint64_t>(got);
+  }
+  return hash.Hex();
+}
 const std::string& ExportReader::path() const { return impl_->path; }
 
 }  // namespace claims::audit

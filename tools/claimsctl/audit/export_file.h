@@ -98,6 +98,9 @@ class ExportReader {
   uint64_t position() const;  // bytes consumed so far
   // Hex SHA-256 of every byte consumed so far: the whole file's once Next returned false.
   std::string Sha256Hex() const;
+  // Hex SHA-256 of the whole file, read on its own (the stream is not disturbed; thread-safe
+  // with the other reads). UNAVAILABLE when the file cannot be read.
+  Result<std::string> HashWholeFile() const;
   const std::string& path() const;
 
  private:

@@ -54,7 +54,9 @@ const domain::Plan* PlanSet::Find(const std::string& plan_id) const {
   return it == plans_.end() ? nullptr : &it->second;
 }
 
-void Refolder::Apply(const RecordView& record, RefoldStep& step) {
+void RefoldRecord(const PlanSet& plans, const domain::Plan* override_plan, const RecordView& record,
+                  RefoldStep& step,
+                  const std::function<domain::MemberState&(const std::string& member)>& state_of) {
   ev::Envelope& envelope = step.envelope;
   step.envelope_parsed =
       envelope.ParseFromArray(record.envelope.data(), static_cast<int>(record.envelope.size()));
@@ -74,25 +76,33 @@ void Refolder::Apply(const RecordView& record, RefoldStep& step) {
           : Result<domain::Input>(InvalidArgument("the record is not an event envelope"));
   step.decode_status = decoded.status();
   if (!decoded.ok()) step.plan_id.clear();
-  step.plan = override_ != nullptr ? override_ : plans_.Find(step.plan_id);
+  step.plan = override_plan != nullptr ? override_plan : plans.Find(step.plan_id);
   if (step.plan == nullptr) return;
 
   std::string member = decoded.ok() ? domain::MemberOf(*decoded) : "";
   if (member.empty()) member = envelope.member_id();
-  auto it = members_.find(member);
-  if (it == members_.end()) {
-    it = members_.emplace(member, domain::MemberState{}).first;
-    it->second.id = member;
-  }
+  domain::MemberState& state = state_of(member);
   if (decoded.ok()) {
     step.input = std::move(decoded).value();
     std::visit([&](auto& in) { in.member = member; }, *step.input);
-    step.output = domain::Apply(it->second, *step.input, *step.plan);
+    step.output = domain::Apply(state, *step.input, *step.plan);
   } else {
-    step.output = domain::RejectInput(it->second, domain::Rejection::kMalformedInput, "",
+    step.output = domain::RejectInput(state, domain::Rejection::kMalformedInput, "",
                                       step.decode_status.ToString(), *step.plan);
   }
   if (!step.output.empty()) step.published = codec::EncodeOutput(step.output, envelope);
+}
+
+void Refolder::Apply(const RecordView& record, RefoldStep& step) {
+  RefoldRecord(plans_, override_, record, step,
+               [&](const std::string& member) -> domain::MemberState& {
+                 auto it = members_.find(member);
+                 if (it == members_.end()) {
+                   it = members_.emplace(member, domain::MemberState{}).first;
+                   it->second.id = member;
+                 }
+                 return it->second;
+               });
 }
 
 }  // namespace claims::audit

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -48,6 +49,14 @@ struct RefoldStep {
   domain::Output output;               // empty when nothing is published
   std::optional<mutualaid::events::v1::Envelope> published;  // what adjudication publishes
 };
+
+// Folds one record of intake.events.v1 exactly as adjudication does: decodes it with the codec,
+// picks the plan (`override_plan` when set, else the one the event names), and applies it to the
+// state `state_of(member)` returns (created empty, with its id, on first use). When the event
+// names a plan that is not loaded, step.plan is nullptr and nothing changes.
+void RefoldRecord(const PlanSet& plans, const domain::Plan* override_plan, const RecordView& record,
+                  RefoldStep& step,
+                  const std::function<domain::MemberState&(const std::string& member)>& state_of);
 
 // Per-member states of the fold. Deterministic; not thread-safe.
 class Refolder {
