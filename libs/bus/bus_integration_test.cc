@@ -15,6 +15,7 @@
 
 #include "libs/bus/consumer.h"
 #include "libs/bus/errors.h"
+#include "libs/bus/partitioner.h"
 #include "libs/bus/producer.h"
 #include "tests/support/dev_broker.h"
 
@@ -505,50 +506,13 @@ TEST_F(BusTest, ReportsIdempotenceSequenceDesyncAsFatalAborted) {
   EXPECT_EQ(producer->Produce(Event(0, 20), nullptr).code(), StatusCode::kAborted);
 }
 
-// Kafka's Java murmur2 (org.apache.kafka.common.utils.Utils.murmur2), the partitioner contract.
-int32_t JavaMurmur2(const std::string& key) {
-  const uint32_t m = 0x5bd1e995;
-  const size_t length = key.size();
-  uint32_t h = 0x9747b28c ^ static_cast<uint32_t>(length);
-  const auto byte = [&](size_t i) { return static_cast<uint32_t>(static_cast<uint8_t>(key[i])); };
-  for (size_t i = 0; i + 4 <= length; i += 4) {
-    uint32_t k = byte(i) | byte(i + 1) << 8 | byte(i + 2) << 16 | byte(i + 3) << 24;
-    k *= m;
-    k ^= k >> 24;
-    k *= m;
-    h *= m;
-    h ^= k;
-  }
-  const size_t tail = length & ~size_t{3};
-  switch (length % 4) {
-    case 3:
-      h ^= byte(tail + 2) << 16;
-      [[fallthrough]];
-    case 2:
-      h ^= byte(tail + 1) << 8;
-      [[fallthrough]];
-    case 1:
-      h ^= byte(tail);
-      h *= m;
-  }
-  h ^= h >> 13;
-  h *= m;
-  h ^= h >> 15;
-  return static_cast<int32_t>(h);
-}
-
-int32_t JavaPartition(const std::string& key, int32_t partitions) {
-  return static_cast<int32_t>((static_cast<uint32_t>(JavaMurmur2(key)) & 0x7fffffff) %
-                              static_cast<uint32_t>(partitions));
-}
-
 TEST(JavaMurmur2Test, MatchesKafkaTestVectors) {
-  EXPECT_EQ(JavaMurmur2("21"), -973932308);
-  EXPECT_EQ(JavaMurmur2("foobar"), -790332482);
-  EXPECT_EQ(JavaMurmur2("a-little-bit-long-string"), -985981536);
-  EXPECT_EQ(JavaMurmur2("a-little-bit-longer-string"), -1486304829);
-  EXPECT_EQ(JavaMurmur2("lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8"), -58897971);
-  EXPECT_EQ(JavaMurmur2("abc"), 479470107);
+  EXPECT_EQ(Murmur2("21"), -973932308);
+  EXPECT_EQ(Murmur2("foobar"), -790332482);
+  EXPECT_EQ(Murmur2("a-little-bit-long-string"), -985981536);
+  EXPECT_EQ(Murmur2("a-little-bit-longer-string"), -1486304829);
+  EXPECT_EQ(Murmur2("lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8"), -58897971);
+  EXPECT_EQ(Murmur2("abc"), 479470107);
 }
 
 TEST_F(BusTest, PlacesEachKeyWhereTheJavaClientWould) {
@@ -559,7 +523,7 @@ TEST_F(BusTest, PlacesEachKeyWhereTheJavaClientWould) {
   const std::vector<Delivery> deliveries = producer->ProduceAll(batch, seconds(30));
   for (size_t i = 0; i < batch.size(); ++i) {
     ASSERT_TRUE(deliveries[i].status.ok()) << deliveries[i].status.ToString();
-    EXPECT_EQ(deliveries[i].partition, JavaPartition(batch[i].key, kPartitions)) << batch[i].key;
+    EXPECT_EQ(deliveries[i].partition, KafkaPartitionOf(batch[i].key, kPartitions)) << batch[i].key;
   }
 }
 
@@ -574,7 +538,7 @@ TEST_F(BusTest, PropertiesOverrideTheBuiltInSettings) {
   int elsewhere = 0;
   for (size_t i = 0; i < batch.size(); ++i) {
     ASSERT_TRUE(deliveries[i].status.ok()) << deliveries[i].status.ToString();
-    if (deliveries[i].partition != JavaPartition(batch[i].key, kPartitions)) ++elsewhere;
+    if (deliveries[i].partition != KafkaPartitionOf(batch[i].key, kPartitions)) ++elsewhere;
   }
   EXPECT_GT(elsewhere, 50);
 }

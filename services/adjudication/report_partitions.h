@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "libs/bus/partitioner.h"
 #include "libs/processor/processor.h"
 
 // Which member states of the store belong to the partitions of intake.events.v1 this replica
@@ -13,11 +14,9 @@
 // resumes from them), so the report needs both: the partitions held, and each member's partition.
 namespace claims::adjudication {
 
-// The partition of `key` among `partitions` (> 0) as Kafka's Java client and our producers
-// (librdkafka's murmur2_random, libs/bus/producer.h) choose it: murmur2(key) & 0x7fffffff modulo
-// the count. Every event of intake.events.v1 is keyed by its member id, so this is the partition
-// whose fold owns the member's state.
-int32_t KafkaPartitionOf(std::string_view key, int32_t partitions);
+// Every event of intake.events.v1 is keyed by its member id, so KafkaPartitionOf(member id) is
+// the partition whose fold owns the member's state.
+using bus::KafkaPartitionOf;
 
 // The partitions whose fold is open in this process: from the moment the processor opens a
 // partition's fold (assignment, or a restore after a reset) until it drops it (revocation, a
