@@ -23,6 +23,7 @@
 #include "mutualaid/intake/v1/intake.grpc.pb.h"
 #include "tests/support/child_process.h"
 #include "tests/support/dev_broker.h"
+#include "tests/support/http.h"
 #include "tests/support/temp_dir.h"
 
 namespace claims {
@@ -30,21 +31,8 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace api = ::mutualaid::intake::v1;
-
-// The first executable `name` on PATH, or nullopt.
-std::optional<std::string> FindOnPath(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::string dirs = path == nullptr ? "/usr/bin:/bin" : path;
-  size_t start = 0;
-  while (start <= dirs.size()) {
-    size_t end = dirs.find(':', start);
-    if (end == std::string::npos) end = dirs.size();
-    const std::string candidate = dirs.substr(start, end - start) + "/" + name;
-    if (end > start && access(candidate.c_str(), X_OK) == 0) return candidate;
-    start = end + 1;
-  }
-  return std::nullopt;
-}
+using test_support::FindOnPath;
+using test_support::HttpGet;
 
 // A file's text; "" when it cannot be read (for diagnostics only).
 std::string FileText(const std::string& path) {
@@ -66,34 +54,6 @@ int FreePort() {
   }
   close(fd);
   return port;
-}
-
-// GET over HTTP/1.0 on loopback, each socket operation bounded by 5 s. Returns the body of a
-// 200 response, nullopt for anything else (no connection, another status).
-std::optional<std::string> HttpGet(int port, const std::string& path_and_query) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  timeval timeout{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string response;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    const std::string request = "GET " + path_and_query + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-      char buf[8192];
-      for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) {
-        response.append(buf, static_cast<size_t>(n));
-      }
-    }
-  }
-  close(fd);
-  if (response.rfind("HTTP/1.", 0) != 0 || response.find(" 200 ") != 8) return std::nullopt;
-  const size_t body = response.find("\r\n\r\n");
-  if (body == std::string::npos) return std::nullopt;
-  return response.substr(body + 4);
 }
 
 struct Service {
