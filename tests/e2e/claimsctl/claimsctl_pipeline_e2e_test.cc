@@ -67,18 +67,12 @@ class ClaimsctlPipelineE2eTest : public ::testing::Test {
     Result<test_support::TempDir> dir = test_support::TempDir::Create("claimsctl-pipeline-e2e");
     ASSERT_TRUE(dir.ok());
     dir_.emplace(std::move(dir).value());
-    std::ofstream(dir_->File("pseudonym.key"))
-        << "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n";
-    std::ofstream(dir_->File("master.key"))
-        << "f0e0d0c0b0a090807060504030201000f1e1d1c1b1a191817161514131211101\n";
+    ctl_test::WriteIntakeKeys(*dir_);
   }
 
   void TearDown() override {
     if (!HasFailure()) return;
-    for (const ctl_test::Service& s : services_) {
-      Result<std::string> log = test_support::ReadFile(s.log);
-      if (log.ok()) std::fprintf(stderr, "--- %s ---\n%s\n", s.log.c_str(), log->c_str());
-    }
+    ctl_test::PrintLogs(services_);
   }
 
   std::string StartService(const std::string& name, std::vector<std::string> argv) {

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <string>
@@ -109,6 +111,23 @@ inline Service StartService(const test_support::TempDir& dir, const std::string&
   EXPECT_FALSE(port.empty()) << name << " did not start";
   return Service{std::move(child).value(), port.empty() ? "" : "127.0.0.1:" + port,
                  spawn.stderr_path};
+}
+
+// Writes intake's test keys into `dir`: pseudonym.key and master.key (hex, fixed test values).
+inline void WriteIntakeKeys(const test_support::TempDir& dir) {
+  std::ofstream(dir.File("pseudonym.key"))
+      << "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n";
+  std::ofstream(dir.File("master.key"))
+      << "f0e0d0c0b0a090807060504030201000f1e1d1c1b1a191817161514131211101\n";
+}
+
+// Prints each service's log to stderr (for a failed test). `Services`: a container of Service.
+template <typename Services>
+void PrintLogs(const Services& services) {
+  for (const Service& s : services) {
+    Result<std::string> log = test_support::ReadFile(s.log);
+    if (log.ok()) std::fprintf(stderr, "--- %s ---\n%s\n", s.log.c_str(), log->c_str());
+  }
 }
 
 }  // namespace claims::ctl_test
