@@ -23,9 +23,8 @@ Committer::~Committer() {
     stop_ = true;
   }
   writer_wake_.notify_one();
-  writer_.join();  // once everything handed over is through
-  publisher_wake_.notify_all();
-  for (std::thread& t : publishers_) t.join();
+  writer_.join();  // once everything handed over is recorded (or refused)
+  for (std::thread& t : publishers_) t.join();  // once everything recorded is through
 }
 
 Status Committer::Commit(std::shared_ptr<Mutation> mutation,
@@ -50,9 +49,14 @@ Status Committer::Commit(std::shared_ptr<Mutation> mutation,
   return ticket->status;
 }
 
-uint64_t Committer::writes() const {
+uint64_t Committer::synced_writes() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return writes_;
+  return synced_writes_;
+}
+
+uint64_t Committer::unsynced_writes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return unsynced_writes_;
 }
 
 uint64_t Committer::mutations() const {
@@ -76,15 +80,12 @@ void Committer::Finish(const std::vector<std::shared_ptr<Ticket>>& tickets) {
 void Committer::Write() {
   for (;;) {
     Group fresh;
-    std::deque<Published> answered;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      writer_wake_.wait(lock, [&] {
-        return !queue_.empty() || !published_.empty() ||
-               (stop_ && publishing_ == 0 && to_publish_.empty());
-      });
-      if (queue_.empty() && published_.empty()) {
-        writer_done_ = true;  // stopping, and nothing is left in the pipeline
+      writer_wake_.wait(lock, [&] { return !queue_.empty() || stop_; });
+      if (queue_.empty()) {
+        writer_done_ = true;  // stopping, and nothing is left to record
+        publisher_wake_.notify_all();
         return;
       }
       while (!queue_.empty() && fresh.size() < max_group_) {
@@ -94,38 +95,19 @@ void Committer::Write() {
         ticket->taken = true;
         fresh.push_back(std::move(ticket));
       }
-      answered.swap(published_);
     }
 
-    // One synced write: the new group's pending records, and the done records and state of the
-    // groups Kafka acknowledged.
+    // One synced write: the new group's pending records. It also makes durable every done
+    // record written (unsynced) before it.
     store::WriteBatch batch;
     for (const auto& ticket : fresh) {
       const Mutation& m = *ticket->mutation;
       if (!m.recorded) batch.Put(m.cf, m.record_key, m.record.SerializeAsString());
     }
-    std::vector<std::shared_ptr<Ticket>> acknowledged;
-    std::vector<std::shared_ptr<Ticket>> finished;
-    for (Published& p : answered) {
-      for (size_t i = 0; i < p.group.size(); ++i) {
-        Mutation& m = *p.group[i]->mutation;
-        if (!p.outcomes[i].ok()) {
-          p.group[i]->status = publish_failure_(p.outcomes[i], m.budget);
-          finished.push_back(p.group[i]);
-          continue;
-        }
-        m.record.set_done(true);
-        m.record.clear_event();  // published: only the answer is needed from now on
-        batch.Append(m.state);
-        batch.Put(m.cf, m.record_key, m.record.SerializeAsString());
-        acknowledged.push_back(p.group[i]);
-      }
-    }
     const Status written = batch.empty() ? Status::Ok() : store_.Write(batch);
-    for (const auto& ticket : acknowledged) ticket->status = written;
-    finished.insert(finished.end(), acknowledged.begin(), acknowledged.end());
 
     Group to_publish;
+    std::vector<std::shared_ptr<Ticket>> finished;
     for (auto& ticket : fresh) {
       if (written.ok() || ticket->mutation->recorded) {
         to_publish.push_back(std::move(ticket));
@@ -136,7 +118,7 @@ void Committer::Write() {
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (!batch.empty()) ++writes_;
+      if (!batch.empty()) ++synced_writes_;
       if (!to_publish.empty()) to_publish_.push_back(std::move(to_publish));
     }
     publisher_wake_.notify_one();
@@ -156,7 +138,6 @@ void Committer::Publish() {
         for (auto& ticket : to_publish_.front()) group.push_back(std::move(ticket));
         to_publish_.pop_front();
       }
-      ++publishing_;
     }
     std::vector<mutualaid::events::v1::Envelope> events;
     events.reserve(group.size());
@@ -165,13 +146,32 @@ void Committer::Publish() {
       events.push_back(ticket->mutation->event);
       budget = std::max(budget, ticket->mutation->budget);
     }
-    std::vector<Status> outcomes = log_.AppendAll(events, budget);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      --publishing_;
-      published_.push_back(Published{std::move(group), std::move(outcomes)});
+    const std::vector<Status> outcomes = log_.AppendAll(events, budget);
+
+    // The done records and state of the acknowledged events, in one write without fsync (see
+    // the class comment for why that is safe).
+    store::WriteBatch batch;
+    std::vector<std::shared_ptr<Ticket>> acknowledged;
+    for (size_t i = 0; i < group.size(); ++i) {
+      Mutation& m = *group[i]->mutation;
+      if (!outcomes[i].ok()) {
+        group[i]->status = publish_failure_(outcomes[i], m.budget);
+        continue;
+      }
+      m.record.set_done(true);
+      m.record.clear_event();  // published: only the answer is needed from now on
+      batch.Append(m.state);
+      batch.Put(m.cf, m.record_key, m.record.SerializeAsString());
+      acknowledged.push_back(group[i]);
     }
-    writer_wake_.notify_one();
+    const Status written =
+        batch.empty() ? Status::Ok() : store_.Write(batch, store::Durability::kNoSync);
+    for (const auto& ticket : acknowledged) ticket->status = written;
+    if (!batch.empty()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++unsynced_writes_;
+    }
+    Finish(group);
   }
 }
 

@@ -37,14 +37,21 @@ struct Mutation {
 };
 
 // Commits the mutations of concurrent calls together, in a pipeline of two stages. A writer
-// thread takes every mutation waiting and, in one synced store write, records them pending (those
-// not recorded yet) together with the done records and state of the groups Kafka acknowledged
-// since its last write; it then answers those groups and hands the new group to publishers,
-// which put a group's events in flight together (one Kafka round trip for the lot) and hand the
-// outcomes back. Per mutation this is the order of a lone call (pending durable before its event
-// is published, done and state durable before the answer), so every guarantee of Intake's calls
-// holds; what the pipeline saves is two fsyncs and a Kafka round trip per call, and the threads
-// of calls waiting on each other's disk writes, while the disk and Kafka work side by side.
+// thread takes every mutation waiting and records them pending in one synced store write, then
+// hands the group to publishers, which put a group's events in flight together (one Kafka round
+// trip for the lot), write the done records and state of the acknowledged events in one store
+// write without fsync, and answer. Per mutation the order is that of a lone call: pending
+// durable before its event is published; done and state written (in the process's hands) after
+// Kafka has the event and before the answer.
+//
+// Why the done write needs no fsync: it is made durable by the next synced write (the writer's
+// next group: RocksDB syncs its whole log), so only a machine crash in between can lose it.
+// What it holds is then recovered from elsewhere: the state is what ClaimFollower rebuilds from
+// intake.events.v1, and the record reverts to pending with the event's bytes, so a retry with
+// the same key republishes those identical bytes (consumers refuse a claim or enrollment they
+// already hold) and gets the same answer. That is the outcome of a crash between Kafka's
+// acknowledgement and any done write, which no fsync can close; the fsync bought nothing more
+// and cost a disk wait per call.
 //
 // Outcomes: OK once the event is acknowledged and the record done; the store's error when the
 // pending record could not be written (nothing recorded); `publish_failure(status, budget)` when
@@ -66,8 +73,10 @@ class Committer {
   // with the same key is safe).
   Status Commit(std::shared_ptr<Mutation> mutation, std::chrono::steady_clock::time_point deadline);
 
-  // Store writes so far, and mutations committed (for tests and benchmarks).
-  uint64_t writes() const;
+  // Synced store writes (pending records), unsynced ones (done records), and mutations
+  // committed, so far (for tests and benchmarks).
+  uint64_t synced_writes() const;
+  uint64_t unsynced_writes() const;
   uint64_t mutations() const;
 
  private:
@@ -80,14 +89,9 @@ class Committer {
     std::condition_variable finished_cv;
   };
   using Group = std::vector<std::shared_ptr<Ticket>>;
-  // A group whose events Kafka answered, with the outcome of each.
-  struct Published {
-    Group group;
-    std::vector<Status> outcomes;
-  };
   void Write();
   void Publish();
-  // Answers the tickets of `group` whose status is set (under no lock).
+  // Answers `tickets`, whose status is set (under no lock).
   void Finish(const std::vector<std::shared_ptr<Ticket>>& tickets);
 
   store::StateStore& store_;
@@ -99,11 +103,10 @@ class Committer {
   std::condition_variable publisher_wake_;
   std::deque<std::shared_ptr<Ticket>> queue_;  // handed over, not yet taken
   std::deque<Group> to_publish_;
-  std::deque<Published> published_;
-  size_t publishing_ = 0;  // groups taken by publishers, not yet in published_
   bool stop_ = false;
   bool writer_done_ = false;
-  uint64_t writes_ = 0;
+  uint64_t synced_writes_ = 0;
+  uint64_t unsynced_writes_ = 0;
   uint64_t mutations_ = 0;
   std::thread writer_;
   std::vector<std::thread> publishers_;
