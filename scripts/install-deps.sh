@@ -11,6 +11,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libxml2-utils libxml2-dev
+  libjemalloc-dev
   python3 python3-grpcio python3-protobuf
   yamllint prometheus
 )

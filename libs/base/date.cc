@@ -75,9 +75,23 @@ int Date::day() const { return CivilFromDays(days_).day; }
 
 std::string Date::ToString() const {
   const Civil c = CivilFromDays(days_);
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", c.year, c.month, c.day);
-  return buf;
+  if (c.year < 0 || c.year > 9999) {  // outside the four digits every real date has
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", c.year, c.month, c.day);
+    return buf;
+  }
+  // "%04d-%02d-%02d" without snprintf, which dominated the cost of printing a date.
+  char buf[10] = {static_cast<char>('0' + c.year / 1000),
+                  static_cast<char>('0' + c.year / 100 % 10),
+                  static_cast<char>('0' + c.year / 10 % 10),
+                  static_cast<char>('0' + c.year % 10),
+                  '-',
+                  static_cast<char>('0' + c.month / 10),
+                  static_cast<char>('0' + c.month % 10),
+                  '-',
+                  static_cast<char>('0' + c.day / 10),
+                  static_cast<char>('0' + c.day % 10)};
+  return std::string(buf, sizeof buf);
 }
 
 int AgeInYears(Date birth, Date at) {

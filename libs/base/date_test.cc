@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <climits>
+#include <cstdio>
+#include <string>
+
 namespace claims {
 namespace {
 
@@ -12,6 +16,40 @@ TEST(DateTest, ParsesAndPrintsRoundTrip) {
     ASSERT_TRUE(d.has_value()) << text;
     EXPECT_EQ(d->ToString(), text);
   }
+}
+
+// ToString as it was written first, with snprintf: the reference for the faster one.
+std::string PrintfDate(Date d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", d.year(), d.month(), d.day());
+  return buf;
+}
+
+TEST(DateTest, PrintsEveryDayExactlyAsPrintfDid) {
+  // Every day from year -399 (printed with a sign) to 2800, which covers every day of the
+  // 400-year Gregorian cycle many times; then every seventh day up to four centuries past 9999
+  // (ten thousand and up print a fifth digit).
+  const int32_t first = Date::FromCivil(1, 1, 1).days_since_epoch() - 146097;
+  const int32_t every_day_until = Date::FromCivil(2800, 12, 31).days_since_epoch();
+  const int32_t last = Date::FromCivil(9999, 12, 31).days_since_epoch() + 146097;
+  int mismatches = 0;
+  for (int32_t days = first; days <= last && mismatches < 10;
+       days += days < every_day_until ? 1 : 7) {
+    const Date d = Date::FromDays(days);
+    if (d.ToString() != PrintfDate(d)) {
+      ++mismatches;
+      ADD_FAILURE() << "days " << days << ": " << d.ToString() << " != " << PrintfDate(d);
+    }
+  }
+  // Far outside, across the whole range the day count allows.
+  for (int64_t days = INT32_MIN; days <= INT32_MAX - 719468; days += 7919) {
+    const Date d = Date::FromDays(static_cast<int32_t>(days));
+    ASSERT_EQ(d.ToString(), PrintfDate(d)) << "days " << days;
+  }
+  EXPECT_EQ(Date::FromCivil(1, 1, 1).AddDays(-1).ToString(), "0000-12-31");
+  EXPECT_EQ(Date::FromCivil(1, 1, 1).AddDays(-367).ToString(), "-001-12-31");
+  EXPECT_EQ(Date::FromCivil(9999, 12, 31).AddDays(1).ToString(), "10000-01-01");
+  EXPECT_EQ(Date().ToString(), "1970-01-01");
 }
 
 TEST(DateTest, RejectsMalformedOrImpossibleDays) {

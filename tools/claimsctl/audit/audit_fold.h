@@ -38,18 +38,18 @@ class KeyedTable {
   V& At(std::string_view key, bool* created = nullptr) {
     auto it = index_.find(key);
     if (created != nullptr) *created = it == index_.end();
-    if (it != index_.end()) return entries_[it->second].second;
+    if (it != index_.end()) return it->second->second;
     auto& e = entries_.emplace_back(std::string(key), V{});
-    index_.emplace(std::string_view(e.first), static_cast<uint32_t>(entries_.size() - 1));
+    index_.emplace(std::string_view(e.first), &e);
     return e.second;
   }
   V* Find(std::string_view key) {
     auto it = index_.find(key);
-    return it == index_.end() ? nullptr : &entries_[it->second].second;
+    return it == index_.end() ? nullptr : &it->second->second;
   }
   const V* Find(std::string_view key) const {
     auto it = index_.find(key);
-    return it == index_.end() ? nullptr : &entries_[it->second].second;
+    return it == index_.end() ? nullptr : &it->second->second;
   }
   // (key, value) pairs in order of first use.
   std::deque<std::pair<std::string, V>>& entries() { return entries_; }
@@ -57,7 +57,9 @@ class KeyedTable {
   size_t size() const { return entries_.size(); }
 
  private:
-  absl::flat_hash_map<std::string_view, uint32_t> index_;  // views into entries_[i].first
+  // Views of the entries' keys, to the entries themselves (not their positions: a lookup then
+  // goes straight to the entry, without the deque's block table in between).
+  absl::flat_hash_map<std::string_view, std::pair<std::string, V>*> index_;
   std::deque<std::pair<std::string, V>> entries_;
 };
 

@@ -571,6 +571,31 @@ TEST_F(AuditTest, OutputIsByteIdenticalWithAnyNumberOfThreads) {
   h.set_event_id("held-1");
   append(events::kPaymentsTopic, 2, "M1000005", h.SerializeAsString());
 
+  // Records routed otherwise than by their key (each must reach the shard a one-thread audit
+  // folds it on): an input keyed elsewhere than the member its envelope names, an input whose
+  // envelope member is not UTF-8 (protobuf refuses the envelope: routed by its key), payments
+  // keyed elsewhere than their member, and payments without a sequence or an event id.
+  ev::ClaimSubmitted keyed_elsewhere = claim;
+  keyed_elsewhere.set_claim_id("C-KEYED-ELSEWHERE");
+  keyed_elsewhere.clear_plan_id();
+  ev::Envelope moved = codec::Wrap(codec::kClaimSubmitted, keyed_elsewhere);
+  moved.set_event_id("E-KEYED-ELSEWHERE");
+  moved.set_member_id("M1000001");
+  append(events::kIntakeTopic, 3, "not-the-member", moved.SerializeAsString());
+  moved.set_event_id("E-NOT-UTF8");
+  moved.set_member_id("M-XXXXXX");
+  std::string not_utf8 = moved.SerializeAsString();
+  not_utf8.replace(not_utf8.find("M-XXXXXX"), 8, "M-\xff\xfeXXXX");
+  append(events::kIntakeTopic, 3, "M1000002", not_utf8);
+  for (int i = 0; i < 6; ++i) {
+    ev::PaymentHeld other;
+    other.set_payment_id("P-ELSEWHERE-" + std::to_string(i));
+    ev::Envelope p = codec::Wrap("mutualaid.events.v1.PaymentHeld", other);
+    p.set_member_id("M100000" + std::to_string(i));
+    p.set_sequence(i % 2 == 0 ? 5000 : 0);  // by (member, sequence), else by its (empty) event id
+    append(events::kPaymentsTopic, i % 3, "key-" + std::to_string(i), p.SerializeAsString());
+  }
+
   for (Record& r : extra) {
     r.offset = NextOffset(records, r.topic, r.partition);
     records.push_back(std::move(r));

@@ -457,6 +457,34 @@ class AuditShard {
     return shards_ == 1 || static_cast<int>(Fnv1a(key) % static_cast<uint32_t>(shards_)) == shard_;
   }
 
+  // True when the record surely belongs to another shard, found from a scan of its envelope's
+  // framing instead of a full read. A record is routed by fields of its envelope when protobuf
+  // parses it (the scan finds the same values then: the last occurrence of each, as protobuf
+  // keeps), else by its key; so when neither the scanned route nor the record key is this
+  // shard's, nor is the record, however the full read turns out. `route(member, sequence,
+  // event id, record key)` is the routing key of an envelope with those fields.
+  template <typename Route>
+  bool SurelyNotMine(const RecordView& record, Route route) const {
+    if (shards_ == 1) return false;
+    std::string_view member, event_id;
+    uint64_t sequence = 0;
+    wire::Reader reader(record.envelope);
+    wire::Field f;
+    while (reader.Next(f)) {
+      if (f.type == wire::WireType::kLengthDelimited) {
+        if (f.number == ev::Envelope::kMemberIdFieldNumber) member = f.bytes;
+        if (f.number == ev::Envelope::kEventIdFieldNumber) event_id = f.bytes;
+      } else if (f.type == wire::WireType::kVarint &&
+                 f.number == ev::Envelope::kSequenceFieldNumber) {
+        sequence = f.varint;
+      }
+    }
+    if (!reader.ok()) return false;
+    const std::string_view key = route(member, sequence, event_id, record.key);
+    if (key == record.key) return !Mine(key);
+    return !Mine(key) && !Mine(record.key);
+  }
+
   void Progress(int pass, uint64_t records) {
     if (shard_ == 0 && options_.progress && records % kProgressEvery == 0) {
       options_.progress(pass, reader_.position(), reader_.size(), records);
@@ -646,6 +674,11 @@ class AuditShard {
   }
 
   Status CollectPayment(const RecordView& record) {
+    if (SurelyNotMine(record,
+                      [](std::string_view member, uint64_t sequence, std::string_view event_id,
+                         std::string_view) { return sequence > 0 ? member : event_id; })) {
+      return Status::Ok();
+    }
     EnvelopeView e;
     if (!ReadEnvelope(record.envelope, e)) {
       if (!envelope_.ParseFromArray(record.envelope.data(),
@@ -832,6 +865,12 @@ class AuditShard {
       if (!*next) break;
       Progress(2, ++n);
       if (record.topic != kIntake) continue;
+      // As AuditFold::Read routes an input: by the envelope's member, else by the record key.
+      if (SurelyNotMine(record,
+                        [](std::string_view member, uint64_t, std::string_view,
+                           std::string_view key) { return member.empty() ? key : member; })) {
+        continue;
+      }
       fold_.Read(record, in);
       if (!Mine(in.member)) continue;
       fold_.Apply(in, step, state_of);
@@ -1327,10 +1366,13 @@ Result<AuditResult> Audit(ExportReader& reader, const PlanSet& plans, const Audi
       results[i].reset();
     });
   }
-  {
-    AuditShard shard(reader, plans, options, 0, shards);
-    results[0].emplace(shard.Run());
+  auto first = std::make_unique<AuditShard>(reader, plans, options, 0, shards);
+  results[0].emplace(first->Run());
+  if (shards > 1) {
+    // Its states too are freed while the merge runs.
+    threads.emplace_back([shard = std::move(first)]() mutable { shard.reset(); });
   }
+  first.reset();
   ready.wait();
   Result<AuditResult> result = Merge(results, file_sha256, reader, options);
   merged.count_down();
