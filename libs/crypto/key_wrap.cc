@@ -71,4 +71,26 @@ Result<DataKey> UnwrapKey(const MasterKey& master, std::string_view key_id,
   return key;
 }
 
+Result<UnwrappedKey> UnwrapKeyWithEither(const MasterKeys& masters, std::string_view key_id,
+                                         std::string_view wrapped) {
+  Result<DataKey> current = UnwrapKey(masters.current, key_id, wrapped);
+  if (current.ok()) return UnwrappedKey{std::move(current).value(), false};
+  if (current.status().code() != StatusCode::kDataLoss || !masters.previous.has_value()) {
+    return current.status();
+  }
+  Result<DataKey> previous = UnwrapKey(*masters.previous, key_id, wrapped);
+  if (previous.ok()) return UnwrappedKey{std::move(previous).value(), true};
+  if (previous.status().code() != StatusCode::kDataLoss) return previous.status();
+  return DataLoss("wrapped key for '" + std::string(key_id) +
+                  "' failed authentication under the current and the previous master key: "
+                  "another master key, a wrong key id, or altered bytes");
+}
+
+Result<DataKey> UnwrapKey(const MasterKeys& masters, std::string_view key_id,
+                          std::string_view wrapped) {
+  Result<UnwrappedKey> unwrapped = UnwrapKeyWithEither(masters, key_id, wrapped);
+  if (!unwrapped.ok()) return unwrapped.status();
+  return std::move(unwrapped->key);
+}
+
 }  // namespace claims::crypto

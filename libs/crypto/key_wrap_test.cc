@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 
 #include "libs/crypto/seal.h"
 
@@ -95,6 +96,72 @@ TEST(KeyWrapTest, RefusesAWrongLengthAsInvalidArgument) {
     EXPECT_EQ(unwrapped.status().message(),
               "a wrapped key must be 61 bytes, got " + std::to_string(bad.size()));
   }
+}
+
+TEST(KeyWrapTest, MasterKeysTryTheCurrentKeyThenThePreviousOne) {
+  RandomNonceSource nonces;
+  const DataKey key = *GenerateDataKey(kMember);
+  const std::string under_old = *WrapKey(Master('o'), key, nonces);
+  const std::string under_new = *WrapKey(Master('n'), key, nonces);
+  const MasterKeys rotating(Master('n'), Master('o'));
+  for (const auto& [wrapped, by_previous] :
+       {std::pair{under_new, false}, std::pair{under_old, true}}) {
+    Result<UnwrappedKey> unwrapped = UnwrapKeyWithEither(rotating, kMember, wrapped);
+    ASSERT_TRUE(unwrapped.ok()) << unwrapped.status().ToString();
+    EXPECT_EQ(unwrapped->by_previous, by_previous);
+    EXPECT_EQ(unwrapped->key.key_id(), kMember);
+    EXPECT_TRUE(unwrapped->key.material().SameAs(key.material()));
+    EXPECT_TRUE(UnwrapKey(rotating, kMember, wrapped).ok());
+  }
+}
+
+TEST(KeyWrapTest, MasterKeysWithoutAPreviousKeyOpenOnlyTheCurrentOnesKeys) {
+  RandomNonceSource nonces;
+  const DataKey key = *GenerateDataKey(kMember);
+  const MasterKeys current_only(Master('n'));
+  EXPECT_TRUE(UnwrapKey(current_only, kMember, *WrapKey(Master('n'), key, nonces)).ok());
+  Result<DataKey> old = UnwrapKey(current_only, kMember, *WrapKey(Master('o'), key, nonces));
+  ASSERT_FALSE(old.ok());
+  EXPECT_EQ(old.status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(old.status().message(),
+            "wrapped key for '3f1c0d2e' failed authentication: wrong master key, wrong key id, or "
+            "altered bytes");
+}
+
+TEST(KeyWrapTest, MasterKeysRefuseAKeyNeitherWrappedAsDataLossNamingBoth) {
+  RandomNonceSource nonces;
+  const DataKey key = *GenerateDataKey(kMember);
+  const MasterKeys rotating(Master('n'), Master('o'));
+  std::string altered = *WrapKey(Master('o'), key, nonces);
+  altered[20] ^= 0x01;
+  for (const std::string& wrapped : {*WrapKey(Master('x'), key, nonces), altered}) {
+    Result<UnwrappedKey> unwrapped = UnwrapKeyWithEither(rotating, kMember, wrapped);
+    ASSERT_FALSE(unwrapped.ok());
+    EXPECT_EQ(unwrapped.status().code(), StatusCode::kDataLoss);
+    EXPECT_EQ(unwrapped.status().message(),
+              "wrapped key for '3f1c0d2e' failed authentication under the current and the "
+              "previous master key: another master key, a wrong key id, or altered bytes");
+  }
+  // A malformed form is refused before any key is tried, whichever keys there are.
+  Result<UnwrappedKey> short_form = UnwrapKeyWithEither(rotating, kMember, "too short");
+  ASSERT_FALSE(short_form.ok());
+  EXPECT_EQ(short_form.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(KeyWrapTest, RewrappingUnderTheNewKeyKeepsTheDataOpenAndShutsTheOldKeyOut) {
+  RandomNonceSource nonces;
+  const DataKey key = *GenerateDataKey(kMember);
+  const Sealed sealed = *Seal(key, "6222020200112233446", "card", nonces);
+  const std::string under_old = *WrapKey(Master('o'), key, nonces);
+  Result<UnwrappedKey> opened =
+      UnwrapKeyWithEither(MasterKeys(Master('n'), Master('o')), kMember, under_old);
+  ASSERT_TRUE(opened.ok());
+  const std::string under_new = *WrapKey(Master('n'), opened->key, nonces);
+  EXPECT_NE(under_new, under_old);
+  Result<DataKey> with_new = UnwrapKey(Master('n'), kMember, under_new);
+  ASSERT_TRUE(with_new.ok());
+  EXPECT_EQ(*Open(*with_new, sealed, "card"), "6222020200112233446");
+  EXPECT_EQ(UnwrapKey(Master('o'), kMember, under_new).status().code(), StatusCode::kDataLoss);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "libs/bus/consumer.h"
 #include "libs/bus/producer.h"
 #include "libs/bus/security.h"
+#include "libs/crypto/key_wrap.h"
 #include "libs/crypto/keys.h"
 #include "libs/processor/processor_metrics.h"
 #include "libs/rpc/auth.h"
@@ -72,6 +73,10 @@ Status Declare(runtime::FlagSet& flags) {
        FlagKind::kString, "", true},
       {"master-key-file", "File with the 32-byte master key that wraps members' data keys.",
        FlagKind::kString, "", true},
+      {"previous-master-key-file",
+       "During a master-key rotation only: file with the master key being replaced. Keys it "
+       "wrapped still open; new keys are wrapped under --master-key-file.",
+       FlagKind::kString, ""},
       {"plan-id", "Plan version new claims and appeals are decided under.", FlagKind::kString,
        "six-guarantees-v1"},
       {"publish-timeout", "How long a call waits for Kafka's acknowledgement.",
@@ -127,6 +132,23 @@ int Run(int argc, char** argv) {
   Result<crypto::MasterKey> master_key =
       crypto::MasterKey::FromFile(flags->String("master-key-file"));
   if (!master_key.ok()) return fail("cannot load the master key", master_key.status());
+  std::optional<crypto::MasterKey> previous_master_key;
+  if (const std::string path = flags->String("previous-master-key-file"); !path.empty()) {
+    Result<crypto::MasterKey> previous = crypto::MasterKey::FromFile(path);
+    if (!previous.ok()) {
+      std::fprintf(stderr, "intake: --previous-master-key-file: %s\n",
+                   previous.status().message().c_str());
+      return 2;
+    }
+    if (previous->material().SameAs(master_key->material())) {
+      std::fprintf(stderr,
+                   "intake: --previous-master-key-file: %s holds the same key as "
+                   "--master-key-file\n",
+                   path.c_str());
+      return 2;
+    }
+    previous_master_key = std::move(previous).value();
+  }
   const int64_t retention_days = flags->Int("idempotency-retention-days");
   if (retention_days < kMinIdempotencyRetentionDays || retention_days > 3650) {
     std::fprintf(stderr, "intake: --idempotency-retention-days must be %d-3650, got %lld\n",
@@ -205,8 +227,20 @@ int Run(int argc, char** argv) {
   (*store_metrics)->Watch("intake", **store);
 
   KafkaKeyTombstoneWriter tombstones(producer_options);
-  KeyVault vault(std::move(pseudonym_key).value(), std::move(master_key).value(), **store,
-                 **producer, tombstones);
+  KeyVault vault(std::move(pseudonym_key).value(),
+                 crypto::MasterKeys(std::move(master_key).value(), std::move(previous_master_key)),
+                 **store, **producer, tombstones);
+  // Before the follower runs (vault.h): the cached keys move under the current master key.
+  Result<KeyVault::StoredKeys> rewrapped = vault.RewrapStoredKeys();
+  if (!rewrapped.ok()) return fail("cannot re-wrap the stored member keys", rewrapped.status());
+  if (rewrapped->rewrapped > 0) {
+    log.Info("stored member keys re-wrapped under the current master key",
+             {{"count", rewrapped->rewrapped}});
+  }
+  if (rewrapped->unreadable > 0) {
+    log.Warn("stored member keys open under no master key given",
+             {{"count", rewrapped->unreadable}});
+  }
   KafkaEventLog kafka_log(**producer);
   LoggedEventLog logged_log(kafka_log, log);
   Result<std::unique_ptr<MeteredEventLog>> event_log =

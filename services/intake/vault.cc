@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <utility>
 
 #include "libs/crypto/hmac.h"
 #include "libs/crypto/key_wrap.h"
@@ -41,7 +42,7 @@ Result<std::optional<crypto::DataKey>> KeyVault::Find(const std::string& member_
   const size_t sep = value.find('\0');
   if (sep == std::string::npos) return DataLoss("stored key of a member is corrupt");
   Result<crypto::DataKey> key =
-      crypto::UnwrapKey(master_key_, value.substr(0, sep), value.substr(sep + 1));
+      crypto::UnwrapKey(master_keys_, value.substr(0, sep), value.substr(sep + 1));
   if (!key.ok()) return key.status();
   Cache(member_id, *key);
   return std::optional<crypto::DataKey>(std::move(key).value());
@@ -51,6 +52,44 @@ void KeyVault::Forget(const std::string& key_id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto hit = cache_.find(MemberOfKeyId(key_id));
   if (hit != cache_.end() && hit->second.key_id() == key_id) cache_.erase(hit);
+}
+
+Result<KeyVault::StoredKeys> KeyVault::RewrapStoredKeys() {
+  std::lock_guard<std::mutex> lock(mu_);
+  StoredKeys out;
+  if (!master_keys_.previous.has_value()) return out;
+  // member id -> key id \0 wrapped key, for the keys only the previous master key opens.
+  std::vector<std::pair<std::string, std::string>> rewrapped;
+  Status failed;
+  Status scanned =
+      store_.ScanPrefix(kMemberKeysCf, "", [&](std::string_view member, std::string_view value) {
+        const size_t sep = value.find('\0');
+        if (sep == std::string_view::npos) return ++out.unreadable, true;
+        const std::string key_id(value.substr(0, sep));
+        Result<crypto::UnwrappedKey> key =
+            crypto::UnwrapKeyWithEither(master_keys_, key_id, value.substr(sep + 1));
+        if (!key.ok()) return ++out.unreadable, true;
+        if (!key->by_previous) return true;
+        Result<std::string> wrapped = crypto::WrapKey(master_keys_.current, key->key, nonces_);
+        if (!wrapped.ok()) {
+          failed = wrapped.status();
+          return false;
+        }
+        rewrapped.emplace_back(std::string(member), key_id + '\0' + *wrapped);
+        return true;
+      });
+  if (!scanned.ok()) return scanned;
+  if (!failed.ok()) return failed;
+  constexpr size_t kPerBatch = 1000;
+  for (size_t i = 0; i < rewrapped.size(); i += kPerBatch) {
+    store::WriteBatch batch;
+    for (size_t j = i; j < std::min(rewrapped.size(), i + kPerBatch); ++j) {
+      batch.Put(kMemberKeysCf, rewrapped[j].first, rewrapped[j].second);
+    }
+    if (Status s = store_.Write(batch); !s.ok()) return s;
+  }
+  out.rewrapped = rewrapped.size();
+  return out;
 }
 
 void KeyVault::Cache(const std::string& member_id, const crypto::DataKey& key) {
@@ -93,7 +132,7 @@ Result<KeyVault::NewKey> KeyVault::CreateKey(const std::string& member_id) {
       crypto::ToHex(std::string_view(reinterpret_cast<const char*>(suffix.data()), suffix.size()));
   Result<crypto::DataKey> key = crypto::GenerateDataKey(key_id);
   if (!key.ok()) return key.status();
-  Result<std::string> wrapped = crypto::WrapKey(master_key_, *key, nonces_);
+  Result<std::string> wrapped = crypto::WrapKey(master_keys_.current, *key, nonces_);
   if (!wrapped.ok()) return wrapped.status();
   bus::OutgoingMessage record;
   record.topic = key_topic_;

@@ -10,6 +10,7 @@
 
 #include "libs/bus/producer.h"
 #include "libs/crypto/aes_gcm.h"
+#include "libs/crypto/key_wrap.h"
 #include "libs/crypto/keys.h"
 #include "libs/events/topics.h"
 #include "libs/store/state_store.h"
@@ -34,14 +35,19 @@ std::string MemberOfKeyId(const std::string& key_id);
 //
 // Key ids are "<member id>/<16 random hex>": two intake replicas that both create a key for one
 // member create two distinct keys, both kept; each sealed value names the one that sealed it.
+//
+// Master-key rotation (key_wrap.h, MasterKeys): new keys are always wrapped under the current
+// master key; a cached key opens under the current one, else under the previous one while a
+// rotation lasts. The cache is not re-written by `claimsctl keys rewrap` (which re-wraps the key
+// topic), so RewrapStoredKeys brings it under the current key at start.
 // Thread-safe.
 class KeyVault : public MemberVault {
  public:
-  KeyVault(crypto::PseudonymKey pseudonym_key, crypto::MasterKey master_key,
+  KeyVault(crypto::PseudonymKey pseudonym_key, crypto::MasterKeys master_keys,
            store::StateStore& store, bus::Producer& producer, KeyTombstoneWriter& tombstones,
            std::string key_topic = kKeyTopic)
       : pseudonym_key_(std::move(pseudonym_key)),
-        master_key_(std::move(master_key)),
+        master_keys_(std::move(master_keys)),
         store_(store),
         producer_(producer),
         tombstones_(tombstones),
@@ -62,6 +68,18 @@ class KeyVault : public MemberVault {
   // ClaimFollower reads from the key topic).
   void Forget(const std::string& key_id);
 
+  // What RewrapStoredKeys did.
+  struct StoredKeys {
+    size_t rewrapped = 0;   // opened only by the previous master key; now under the current one
+    size_t unreadable = 0;  // opened by neither (left as they are: Seal reports DATA_LOSS)
+  };
+  // Re-wraps under the current master key every key in the store that only the previous master
+  // key opens, so that the store no longer needs the previous key once the rotation ends. A no-op
+  // without a previous key, and when run again. Call it at start, before the ClaimFollower runs:
+  // a tombstone the follower applied while this ran could otherwise be undone by its write. Nothing
+  // is written for a key that does not open. Errors: the store's.
+  Result<StoredKeys> RewrapStoredKeys();
+
  private:
   Result<crypto::DataKey> KeyOf(const std::string& member_id, std::chrono::milliseconds timeout);
   // A new key for `member_id` and its record for the key topic. Under mu_.
@@ -75,7 +93,7 @@ class KeyVault : public MemberVault {
   static void Remember(const std::string& member_id, const NewKey& key, store::WriteBatch& batch);
 
   crypto::PseudonymKey pseudonym_key_;
-  crypto::MasterKey master_key_;
+  crypto::MasterKeys master_keys_;
   store::StateStore& store_;
   bus::Producer& producer_;
   KeyTombstoneWriter& tombstones_;

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -58,6 +59,10 @@ Status Declare(runtime::FlagSet& flags) {
       {"master-key-file",
        "The master key that unwraps members' data keys (32 bytes, raw or hex), to open payees "
        "for bank files; without it GetBatch cannot render files.",
+       FlagKind::kString, ""},
+      {"previous-master-key-file",
+       "During a master-key rotation only: the master key being replaced. Data keys it wrapped "
+       "still open; needs --master-key-file.",
        FlagKind::kString, ""},
       {"initiating-party", "InitgPty/Nm of the bank files.", FlagKind::kString,
        "Mutual-Aid Center"},
@@ -209,6 +214,11 @@ int Run(int argc, char** argv) {
     std::fprintf(stderr, "payout: --publish-timeout and --max-wait must be positive\n");
     return 2;
   }
+  if (!flags->String("previous-master-key-file").empty() &&
+      flags->String("master-key-file").empty()) {
+    std::fprintf(stderr, "payout: --previous-master-key-file: needs --master-key-file\n");
+    return 2;
+  }
 
   const std::filesystem::path data_dir(flags->data_dir());
   std::error_code ec;
@@ -351,13 +361,26 @@ int Run(int argc, char** argv) {
       std::fprintf(stderr, "payout: --master-key-file: %s\n", master.status().message().c_str());
       return 2;
     }
+    std::optional<crypto::MasterKey> previous_master;
+    if (const std::string path = flags->String("previous-master-key-file"); !path.empty()) {
+      Result<crypto::MasterKey> previous = crypto::MasterKey::FromFile(path);
+      if (!previous.ok() || previous->material().SameAs(master->material())) {
+        stop_following();
+        std::fprintf(stderr, "payout: --previous-master-key-file: %s\n",
+                     previous.ok() ? (path + " holds the same key as --master-key-file").c_str()
+                                   : previous.status().message().c_str());
+        return 2;
+      }
+      previous_master = std::move(previous).value();
+    }
     Result<std::unique_ptr<bus::Consumer>> c = consumer_for("payout-payees", "");
     if (!c.ok()) {
       stop_following();
       return fail("cannot create a Kafka consumer", c.status());
     }
     payee_consumer = std::move(c).value();
-    payees = std::make_unique<PayeeDirectory>(**model_store, std::move(master).value());
+    payees = std::make_unique<PayeeDirectory>(
+        **model_store, crypto::MasterKeys(std::move(master).value(), std::move(previous_master)));
     payee_follower = std::make_unique<PayeeFollower>(**model_store, *payee_consumer);
     if (Status s = payee_follower->Start(std::chrono::seconds(30)); !s.ok()) {
       stop_following();

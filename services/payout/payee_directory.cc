@@ -121,7 +121,7 @@ Result<Payee> PayeeDirectory::Open(const std::string& enrollment_event_id) const
                               " was erased: the payee of enrollment " + enrollment_event_id +
                               " cannot be opened");
   }
-  Result<crypto::DataKey> data_key = crypto::UnwrapKey(master_key_, sealed.key_id(), **wrapped);
+  Result<crypto::DataKey> data_key = crypto::UnwrapKey(master_keys_, sealed.key_id(), **wrapped);
   if (!data_key.ok()) return data_key.status();
   crypto::Sealed s;
   s.key_id = sealed.key_id();

@@ -10,6 +10,7 @@
 
 #include "libs/base/status.h"
 #include "libs/bus/consumer.h"
+#include "libs/crypto/key_wrap.h"
 #include "libs/crypto/keys.h"
 #include "libs/store/state_store.h"
 #include "mutualaid/payout/v1/payout.pb.h"
@@ -43,11 +44,14 @@ struct Payee {
   std::string account;  // the bank card number
 };
 
-// Reads the directory. Thread-safe.
+// Reads the directory. Data keys open under the current master key, or while a rotation lasts
+// under the previous one (key_wrap.h, MasterKeys); the directory stores the key topic's latest
+// record of each key, so keys re-wrapped by `claimsctl keys rewrap` replace the old ones as the
+// follower reads them. Thread-safe.
 class PayeeDirectory {
  public:
-  PayeeDirectory(const store::StateStore& store, crypto::MasterKey master_key)
-      : store_(store), master_key_(std::move(master_key)) {}
+  PayeeDirectory(const store::StateStore& store, crypto::MasterKeys master_keys)
+      : store_(store), master_keys_(std::move(master_keys)) {}
 
   // The enrollment event id a payment pays to: `pinned` when set (a re-issue), else the member's
   // latest enrollment before the approving input event in the intake log. UNAVAILABLE when the
@@ -62,7 +66,7 @@ class PayeeDirectory {
 
  private:
   const store::StateStore& store_;
-  crypto::MasterKey master_key_;
+  crypto::MasterKeys master_keys_;
 };
 
 // Follows intake.events.v1 and keys.members.v1 (every partition, no group) into the directory,

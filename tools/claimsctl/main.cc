@@ -29,6 +29,7 @@
 #include "tools/claimsctl/audit/simulate.h"
 #include "tools/claimsctl/client.h"
 #include "tools/claimsctl/conformance.h"
+#include "tools/claimsctl/keys_command.h"
 #include "tools/claimsctl/payments.h"
 #include "tools/claimsctl/progress.h"
 #include "tools/claimsctl/report_command.h"
@@ -569,6 +570,8 @@ int main(int argc, char** argv) {
   client.Register(app, *claim_cmd, output);
   claims::ctl::PaymentCommands payments;
   payments.Register(app, output);
+  claims::ctl::KeyCommands keys;
+  keys.Register(app, output);
 
   try {
     app.parse(argc, argv);
@@ -609,5 +612,6 @@ int main(int argc, char** argv) {
   if (history_cmd->parsed()) return RunHistory(history_source, history_claim, output);
   if (std::optional<int> code = client.Run()) return *code;
   if (std::optional<int> code = payments.Run()) return *code;
+  if (std::optional<int> code = keys.Run()) return *code;
   return kExitUsage;
 }
