@@ -100,7 +100,9 @@ for (const w of workloads) {
       check(topic && scaler.spec.maxReplicaCount <= topic.spec.partitions,
             `${name}: at most one replica per partition`);
       check(trigger?.metadata?.allowIdleConsumers === "false", `${name}: no idle consumers`);
-      check(trigger?.metadata?.consumerGroup === env.get("CLAIMS_GROUP_ID"),
+      // The group the scaled replicas join: adjudication's --group-id, payout's instructors'.
+      const group = env.get("CLAIMS_GROUP_ID") ?? env.get("CLAIMS_INSTRUCTOR_GROUP_ID");
+      check(group !== undefined && trigger?.metadata?.consumerGroup === group,
             `${name}: KEDA watches the group the replicas join`);
       check(scaler.spec.minReplicaCount >= 1, `${name}: never scaled to zero`);
     }
