@@ -89,6 +89,43 @@ Status ClaimFollower::ApplyKey(const bus::Message& message, store::WriteBatch& b
   return Status::Ok();
 }
 
+Status ClaimFollower::LearnCall(const ev::Envelope& envelope, store::WriteBatch& batch) {
+  const ev::IntakeCall& call = envelope.intake_call();
+  if (call.partner_id().empty() || call.idempotency_key().empty()) return Status::Ok();
+  const std::string record_key = Join(call.partner_id(), call.idempotency_key());
+  std::optional<std::string> stored;
+  if (auto it = learned_.find(record_key); it != learned_.end()) {
+    stored = it->second;
+  } else {
+    Result<std::optional<std::string>> found = store_.Get(kIdempotencyCf, record_key);
+    if (!found.ok()) return found.status();
+    stored = std::move(found).value();
+  }
+  storage::IdempotencyRecord record;
+  if (stored.has_value()) {
+    if (!record.ParseFromString(*stored)) {
+      return DataLoss("stored idempotency record of partner " + call.partner_id() + " is corrupt");
+    }
+    // Done already, or the record of another request under this key (see the header): kept.
+    if (record.done() || record.method() != call.method() ||
+        record.request_sha256() != call.request_mac()) {
+      return Status::Ok();
+    }
+    record.set_done(true);  // pending here, and its event is in the log
+    record.clear_event();
+  } else {
+    record.set_method(call.method());
+    record.set_request_sha256(call.request_mac());
+    record.set_response(call.response());
+    record.set_done(true);
+    record.set_recorded_on(envelope.business_date());
+  }
+  std::string bytes = record.SerializeAsString();
+  batch.Put(kIdempotencyCf, record_key, bytes);
+  learned_[record_key] = std::move(bytes);
+  return Status::Ok();
+}
+
 Status ClaimFollower::Apply(const bus::Message& message, store::WriteBatch& batch) {
   const std::string& topic = message.topic;
   if (topic == kKeyTopic) return ApplyKey(message, batch);
@@ -117,6 +154,9 @@ Status ClaimFollower::Apply(const bus::Message& message, store::WriteBatch& batc
     }
   };
 
+  if (topic == kIntakeTopic && envelope.has_intake_call()) {
+    if (Status s = LearnCall(envelope, batch); !s.ok()) return s;
+  }
   if (topic == kIntakeTopic && envelope.type() == codec::kMemberEnrolled) {
     ev::MemberEnrolled m;
     if (!m.ParseFromString(envelope.payload())) return ++skipped_, Status::Ok();
@@ -211,6 +251,7 @@ Result<size_t> ClaimFollower::PollOnce(std::chrono::milliseconds timeout) {
   if (!events.ok()) return events.status();
   store::WriteBatch batch;
   pending_.clear();
+  learned_.clear();
   destroyed_.clear();
   std::map<std::pair<std::string, int32_t>, int64_t> next;
   size_t applied = 0;
@@ -223,6 +264,7 @@ Result<size_t> ClaimFollower::PollOnce(std::chrono::milliseconds timeout) {
   for (const auto& [tp, offset] : next) batch.SetOffset(tp.first, tp.second, offset);
   if (Status s = store_.Write(batch); !s.ok()) return s;
   pending_.clear();
+  learned_.clear();
   if (key_destroyed_) {
     for (const std::string& key_id : destroyed_) key_destroyed_(key_id);
   }

@@ -21,7 +21,9 @@ using events::kDecisionsTopic;
 using events::kPaymentsTopic;
 
 // Builds intake's read model from the log, so that every replica answers for every partner:
-// from intake.events.v1 which partner enrolled which member and submitted which claim; from
+// from intake.events.v1 which partner enrolled which member and submitted which claim, and the
+// idempotency key of every call that made an event (IntakeCall), so that a retry on another
+// replica answers the same and publishes nothing; from
 // adjudication.decisions.v1 each claim's current decision; from payout.payments.v1 its payments.
 // It also follows the key topic keys.members.v1 (vault.h): every key record adds its key id to
 // the member's entry in kMemberKeyIdsCf (what an erasure on this replica destroys, including
@@ -69,6 +71,15 @@ class ClaimFollower {
   runtime::Counter* duplicate_decisions_ = nullptr;
   // Applies one record of the key topic.
   Status ApplyKey(const bus::Message& message, store::WriteBatch& batch);
+  // Records the call behind an intake event as a done idempotency record, unless this replica
+  // has one for the key already: a pending one for the same request becomes done; any other
+  // stays. (Two replicas that took one key for two different requests within the time it takes
+  // each to read the other's event both answered OK and both published; each keeps its own
+  // answer. Closing that window needs one owner per key: see "Idempotency across replicas" in
+  // README.md.)
+  Status LearnCall(const mutualaid::events::v1::Envelope& envelope, store::WriteBatch& batch);
+  // Idempotency records written by the batch being built.
+  std::map<std::string, std::string> learned_;
 
   uint64_t skipped_ = 0;
   // Claims changed by the batch being built, so that two records of one claim in one poll see

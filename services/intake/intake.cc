@@ -58,8 +58,16 @@ Status KeyBusy() {
                 "retry with the same key");
 }
 
-std::string RequestHash(const google::protobuf::Message& request) {
-  return std::string(crypto::AsBytes(crypto::Sha256(Deterministic(request))));
+// Records in `event` the call that made it (every replica learns the key from the log).
+void RecordCall(ev::Envelope& event, const std::string& partner, const std::string& method,
+                const std::string& key, const std::string& request_mac,
+                const std::string& response) {
+  ev::IntakeCall& call = *event.mutable_intake_call();
+  call.set_partner_id(partner);
+  call.set_method(method);
+  call.set_idempotency_key(key);
+  call.set_request_mac(request_mac);
+  call.set_response(response);
 }
 
 Status KeyReused(const std::string& key, const std::string& method,
@@ -164,7 +172,7 @@ Result<std::string> Intake::Idempotent(const std::string& partner, const std::st
   if (!key_locks_.LockAll({record_key}, deadline)) return KeyBusy();
   auto mutation = std::make_shared<Mutation>();
   mutation->held = std::make_shared<HeldKeys>(key_locks_, std::vector<std::string>{record_key});
-  const std::string request_hash = RequestHash(request);
+  const std::string request_hash = vault_.RequestMac(Deterministic(request));
 
   Result<std::optional<std::string>> found = store_.Get(kIdempotencyCf, record_key);
   if (!found.ok()) return found.status();
@@ -194,6 +202,7 @@ Result<std::string> Intake::Idempotent(const std::string& partner, const std::st
   } else {
     Result<Prepared> prepared = prepare(*budget);
     if (!prepared.ok()) return prepared.status();
+    RecordCall(prepared->event, partner, method, key, request_hash, prepared->response);
     storage::IdempotencyRecord& record = mutation->record;
     record.set_method(method);
     record.set_request_sha256(request_hash);
@@ -339,7 +348,7 @@ std::unique_ptr<StagedEnrollments> Intake::StageEnrollments(
   for (size_t w = 0; w < window.size(); ++w) {
     const size_t i = window[w];
     const api::EnrollMemberRequest& request = requests[i];
-    std::string request_hash = RequestHash(request);
+    std::string request_hash = vault_.RequestMac(Deterministic(request));
     Result<std::optional<std::string>> found = store_.Get(kIdempotencyCf, keys[w]);
     if (!found.ok()) {
       out[i] = found.status();
@@ -385,6 +394,8 @@ std::unique_ptr<StagedEnrollments> Intake::StageEnrollments(
       out[fresh[f]] = p.status();
       continue;
     }
+    RecordCall(p->event, partner, method, requests[fresh[f]].idempotency_key(), fresh_hashes[f],
+               p->response);
     storage::IdempotencyRecord record;
     record.set_method(method);
     record.set_request_sha256(std::move(fresh_hashes[f]));

@@ -392,6 +392,69 @@ TEST_F(IntakeTest, SameKeySameBodyAnswersTheSameAndPublishesOnce) {
   EXPECT_NE(s.error_message().find("'claim-1'"), std::string::npos) << s.error_message();
 }
 
+TEST_F(IntakeTest, ARetryOnAnotherReplicaAnswersTheSameAndPublishesNothing) {
+  StartFollower();
+  // A second replica: its own store, vault, follower and Intake, the same cluster and keys.
+  auto replica_dir = test_support::TempDir::Create("intake-replica");
+  ASSERT_TRUE(replica_dir.ok());
+  store::StoreOptions so;
+  so.column_families = IntakeColumnFamilies();
+  std::unique_ptr<store::StateStore> replica_store =
+      std::move(store::StateStore::Open(replica_dir->File("intake"), so)).value();
+  std::unique_ptr<KeyVault> replica_vault = NewVault(*replica_store);
+  std::unique_ptr<bus::Consumer> replica_consumer = FollowerConsumer();
+  ClaimFollower replica_follower(*replica_store, *replica_consumer);
+  ASSERT_TRUE(replica_follower.Start(10s).ok());
+  Intake replica(intake_options_, *replica_store, *log_, *replica_vault, *clock_);
+  const Deadline deadline = std::chrono::steady_clock::now() + 20s;
+
+  // An enrollment and a claim on this replica; the other replica reads their events.
+  const api::EnrollMemberRequest enrollment = Enrollment("enroll", ResidentId("19900512", false));
+  api::EnrollMemberResponse enrolled;
+  ASSERT_TRUE(stub_->EnrollMember(As("partner:P1").get(), enrollment, &enrolled).ok());
+  const api::SubmitClaimRequest claim = Claim("claim-1", enrolled.member_id());
+  api::SubmitClaimResponse submitted;
+  ASSERT_TRUE(stub_->SubmitClaim(As("partner:P1").get(), claim, &submitted).ok());
+  auto learned = [&](const std::string& key) {
+    Result<std::optional<std::string>> found = replica_store->Get(kIdempotencyCf, Join("P1", key));
+    return found.ok() && found->has_value();
+  };
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < until && !(learned("enroll") && learned("claim-1"))) {
+    ASSERT_TRUE(replica_follower.PollOnce(25ms).ok());
+  }
+  ASSERT_TRUE(learned("claim-1") && learned("enroll"));
+
+  // The partner retries both on the other replica: the same answers, no new event.
+  Result<api::EnrollMemberResponse> enrolled_again = replica.Enroll("P1", enrollment, deadline);
+  ASSERT_TRUE(enrolled_again.ok()) << enrolled_again.status().ToString();
+  EXPECT_EQ(enrolled_again->SerializeAsString(), enrolled.SerializeAsString());
+  Result<api::SubmitClaimResponse> again = replica.SubmitClaim("P1", claim, deadline);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->SerializeAsString(), submitted.SerializeAsString());
+  // A different request under the key, and the key for another method, are refused there too.
+  api::SubmitClaimRequest different = claim;
+  different.set_amount_fen(70000);
+  Result<api::SubmitClaimResponse> refused = replica.SubmitClaim("P1", different, deadline);
+  EXPECT_EQ(refused.status().code(), StatusCode::kAlreadyExists) << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("'claim-1'"), std::string::npos);
+  api::SubmitClaimRequest other_method = Claim("enroll", enrolled.member_id());
+  Result<api::SubmitClaimResponse> misused = replica.SubmitClaim("P1", other_method, deadline);
+  EXPECT_EQ(misused.status().code(), StatusCode::kAlreadyExists) << misused.status().ToString();
+  // Nothing new was published: the enrollment and the claim only.
+  EXPECT_EQ(ReadTopic(kIntakeTopic, 2).size(), 2u);
+
+  // The events carry the call, but never the request itself.
+  for (const bus::Message& m : ReadTopic(kIntakeTopic, 2)) {
+    ev::Envelope e;
+    ASSERT_TRUE(e.ParseFromString(m.value));
+    EXPECT_EQ(e.intake_call().partner_id(), "P1");
+    EXPECT_EQ(e.intake_call().request_mac().size(), 32u);
+    EXPECT_TRUE(e.intake_call().idempotency_key() == "enroll" ||
+                e.intake_call().idempotency_key() == "claim-1");
+  }
+}
+
 TEST_F(IntakeTest, AnswersUnavailableWhenTheClusterIsDownAndTheRetryRecordsOnce) {
   const std::string member = EnrollOk("P1", "enroll", ResidentId("19900512", false));
   for (int b = 1; b <= 3; ++b) {

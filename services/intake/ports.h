@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "libs/base/date.h"
@@ -25,6 +26,9 @@ class MemberVault {
   virtual ~MemberVault() = default;
   // The member id: keyed HMAC-SHA256 of the normalised resident ID number, hex.
   virtual std::string MemberId(const std::string& resident_id_number) = 0;
+  // A keyed HMAC-SHA256 (32 raw bytes) of a request's bytes, the same on every replica, for
+  // recognising a retried request in the log without revealing it (IntakeCall.request_mac).
+  virtual std::string RequestMac(std::string_view request_bytes) = 0;
   // Seals `plaintext` under the member's data key, creating and durably recording that key
   // first when the member has none (waiting at most `timeout` for that; DEADLINE_EXCEEDED or
   // UNAVAILABLE when it is not recorded in time). `context` binds the sealed bytes to their use.

@@ -31,6 +31,15 @@ std::string KeyVault::MemberId(const std::string& resident_id_number) {
   return crypto::MemberPseudonym(pseudonym_key_, resident_id_number);
 }
 
+std::string KeyVault::RequestMac(std::string_view request_bytes) {
+  // The derived key: HMAC(pseudonym key, label), computed per call (cheap next to the request).
+  const auto material = pseudonym_key_.material().bytes();
+  const crypto::Sha256Digest key = crypto::HmacSha256(
+      std::string_view(reinterpret_cast<const char*>(material.data()), material.size()),
+      "mutualaid intake request mac v1");
+  return std::string(crypto::AsBytes(crypto::HmacSha256(crypto::AsBytes(key), request_bytes)));
+}
+
 Result<std::optional<crypto::DataKey>> KeyVault::Find(const std::string& member_id) {
   if (auto hit = cache_.find(member_id); hit != cache_.end()) {
     return std::optional<crypto::DataKey>(hit->second);

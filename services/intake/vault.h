@@ -54,6 +54,9 @@ class KeyVault : public MemberVault {
         key_topic_(std::move(key_topic)) {}
 
   std::string MemberId(const std::string& resident_id_number) override;
+  // Under a key derived from the pseudonym key (which every replica has, and which never
+  // changes), so that it is never the HMAC of anything else under the pseudonym key itself.
+  std::string RequestMac(std::string_view request_bytes) override;
   Result<mutualaid::events::v1::SealedPersonalData> Seal(
       const std::string& member_id, const std::string& plaintext, const std::string& context,
       std::chrono::milliseconds timeout) override;
