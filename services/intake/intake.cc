@@ -432,7 +432,9 @@ void Intake::PublishStaged(StagedEnrollments& staged) {
       done.Put(kIdempotencyCf, staged.record_keys[k], staged.records[k].SerializeAsString());
       staged.out[i] = ParseAs<api::EnrollMemberResponse>(staged.records[k].response(), "response");
     }
-    if (Status s = store_.Write(done); !s.ok()) {
+    // Without fsync, as the Committer's done records (committer.h says why that is safe): the
+    // next window's synced pending write makes them durable.
+    if (Status s = store_.Write(done, store::Durability::kNoSync); !s.ok()) {
       // Acknowledged but not marked done: the records stay pending, and a retry publishes the
       // same events again (the same ids), so the caller may retry.
       for (size_t k = 0; k < staged.index.size(); ++k) {
