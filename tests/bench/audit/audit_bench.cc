@@ -11,7 +11,8 @@
 //   lean   the audit's own fold (AuditFold: the wire fast path, members in a hash table),
 //          nothing compared
 //   audit  the full audit (claims::audit::Audit) on one thread
-//   audit2 the same on two threads (members split between them, the file hashed on a third)
+//   audit2 the same on two threads (members split between them; a third reads the file once
+//          per pass for both, hashing it in the first)
 // and prints events/s, CPU seconds (the machine may be shared), peak RSS, and each mode's events/s
 // and events per CPU-second as a ratio to the bare fold's.
 

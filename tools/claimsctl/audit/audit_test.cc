@@ -483,6 +483,35 @@ int64_t NextOffset(const std::vector<Record>& records, const std::string& topic,
 
 // Regression for the sharded audit: members split among threads must not change a byte of what
 // it reports, divergences of every kind included, nor which ones survive --max-divergences.
+// A broken file fails the audit with the same error whatever the number of threads (with more
+// than one, a thread of its own reads the file for all of them and must pass its error on).
+TEST_F(AuditTest, TruncatedFileFailsTheSameWithAnyNumberOfThreads) {
+  std::ifstream file(path_, std::ios::binary);
+  std::stringstream bytes;
+  bytes << file.rdbuf();
+  std::string cut = bytes.str();
+  cut.resize(cut.size() - 3);
+  const std::string path = dir_->File("truncated.bin");
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << cut;
+  ASSERT_GT(records_.size(), 1000u);  // the error comes after many records
+  std::string first_message;
+  for (int threads : {1, 2, 3}) {
+    Result<std::unique_ptr<ExportReader>> reader = ExportReader::Open(path);
+    ASSERT_TRUE(reader.ok());
+    AuditOptions options;
+    options.manifest = &manifest_;
+    options.threads = threads;
+    Result<AuditResult> result = Audit(**reader, plans_, options);
+    ASSERT_FALSE(result.ok()) << threads << " threads";
+    EXPECT_EQ(result.status().code(), StatusCode::kDataLoss) << threads << " threads";
+    EXPECT_NE(result.status().message().find("is cut off by the end of the file"),
+              std::string::npos)
+        << result.status().message();
+    if (threads == 1) first_message = result.status().message();
+    EXPECT_EQ(result.status().message(), first_message) << threads << " threads";
+  }
+}
+
 TEST_F(AuditTest, OutputIsByteIdenticalWithAnyNumberOfThreads) {
   std::vector<Record> records;
   int decisions = 0;

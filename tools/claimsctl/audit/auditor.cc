@@ -7,12 +7,14 @@
 
 #include <algorithm>
 #include <array>
+#include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <latch>
 #include <limits>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <thread>
@@ -408,6 +410,266 @@ uint32_t Fnv1a(std::string_view s) {
   return h;
 }
 
+// ---- Where a shard reads its records: its own reader, or a read shared with other shards ----
+
+// The records of the file for one shard, one pass after another.
+class RecordSource {
+ public:
+  virtual ~RecordSource() = default;
+  // Starts the next pass (the first on the first call), from the file's first record.
+  virtual Status StartPass() = 0;
+  // As ExportReader::Next; the views stay valid until the next call.
+  virtual Result<bool> Next(RecordView& record) = 0;
+  // The byte position just past the record Next gave last.
+  virtual uint64_t position() const = 0;
+};
+
+// A single shard: it reads the file itself, hashing it in the first pass.
+class ReaderSource final : public RecordSource {
+ public:
+  explicit ReaderSource(ExportReader& reader) : reader_(reader) {}
+  Status StartPass() override { return reader_.Rewind(/*hash=*/passes_++ == 0); }
+  Result<bool> Next(RecordView& record) override { return reader_.Next(record); }
+  uint64_t position() const override { return reader_.position(); }
+
+ private:
+  ExportReader& reader_;
+  int passes_ = 0;
+};
+
+// Several shards' two passes over one read of the file per pass: a loader (Load, on a thread of
+// its own) reads the file, hashes it in the first pass and splits it into records once, into
+// chunks that every shard then walks (Cursor). A chunk is reused once every shard is past it, and
+// the loader stays at most kChunksAhead chunks ahead of the slowest shard: the shards read what
+// it copied while that is still in the cache (1 MiB chunks 16 ahead took more CPU than the
+// shards' own reads did).
+class SharedPasses {
+ public:
+  static constexpr size_t kChunkBytes = 256 << 10;
+  static constexpr uint64_t kChunksAhead = 6;
+
+ private:
+  struct Chunk;
+
+ public:
+  explicit SharedPasses(int shards) : next_(static_cast<size_t>(shards), 0), active_(shards) {}
+
+  // Reads both passes with `reader` (a reader of its own) for the shards; returns the file's
+  // SHA-256 once the first pass is through, or the error that broke it (which the shards also
+  // get), or stops early when every shard has left.
+  Result<std::string> Load(ExportReader& reader) {
+    std::string sha256;
+    for (int pass = 1; pass <= 2; ++pass) {
+      if (Status s = reader.Rewind(/*hash=*/pass == 1); !s.ok()) return Fail(s);
+      std::unique_ptr<Chunk> chunk = Take();
+      if (chunk == nullptr) return Unavailable("every shard of the audit stopped");
+      RecordView record;
+      while (true) {
+        Result<bool> next = reader.Next(record);
+        if (!next.ok()) return Fail(next.status(), std::move(chunk));
+        if (!*next) break;
+        if (!Append(chunk, record, reader.position())) {
+          return Unavailable("every shard of the audit stopped");
+        }
+      }
+      if (pass == 1) sha256 = reader.Sha256Hex();
+      if (!chunk->records.empty()) {
+        Publish(std::move(chunk));
+        chunk = Take();
+        if (chunk == nullptr) return Unavailable("every shard of the audit stopped");
+      }
+      chunk->pass_end = true;
+      Publish(std::move(chunk));
+    }
+    return sha256;
+  }
+
+  // One shard's walk through the chunks. It leaves (letting the loader go on without it) when
+  // destroyed or on Leave.
+  class Cursor final : public RecordSource {
+   public:
+    Cursor(SharedPasses& passes, int shard) : passes_(passes), shard_(static_cast<size_t>(shard)) {}
+    ~Cursor() override { Leave(); }
+    Cursor(const Cursor&) = delete;
+    Cursor& operator=(const Cursor&) = delete;
+
+    // The previous pass was read to its end (a shard stops early only with an error).
+    Status StartPass() override { return Status::Ok(); }
+    Result<bool> Next(RecordView& record) override {
+      while (chunk_ == nullptr || index_ == chunk_->records.size()) {
+        if (chunk_ != nullptr && !chunk_->error.ok()) return chunk_->error;
+        if (chunk_ != nullptr && chunk_->pass_end && !past_end_) {
+          past_end_ = true;
+          return false;
+        }
+        chunk_ = passes_.Advance(shard_, chunk_ != nullptr);
+        index_ = 0;
+        past_end_ = false;
+      }
+      record = chunk_->records[index_];
+      position_ = chunk_->ends[index_];
+      ++index_;
+      return true;
+    }
+    uint64_t position() const override { return position_; }
+    void Leave() {
+      if (left_) return;
+      left_ = true;
+      chunk_ = nullptr;
+      passes_.Leave(shard_);
+    }
+
+   private:
+    SharedPasses& passes_;
+    size_t shard_;
+    const SharedPasses::Chunk* chunk_ = nullptr;
+    size_t index_ = 0;
+    bool past_end_ = false;
+    bool left_ = false;
+    uint64_t position_ = 0;
+  };
+
+ private:
+  // Records in a copy of their bytes, the end position of each, or the end of a pass, or the
+  // error that broke the file (after the records before it).
+  struct Chunk {
+    std::unique_ptr<char[]> bytes;
+    size_t capacity = 0;
+    size_t used = 0;
+    std::vector<RecordView> records;
+    std::vector<uint64_t> ends;
+    bool pass_end = false;
+    Status error;
+  };
+
+  // Copies `record` (the span of its fields' bytes) into `chunk`, publishing it first when full.
+  // False when every shard has left.
+  bool Append(std::unique_ptr<Chunk>& chunk, const RecordView& record, uint64_t end) {
+    const char* low = record.topic.data();
+    const char* high = record.topic.data() + record.topic.size();
+    for (std::string_view v : {record.key, record.envelope}) {
+      if (v.empty()) continue;
+      low = std::min(low, v.data());
+      high = std::max(high, v.data() + v.size());
+    }
+    const auto span = static_cast<size_t>(high - low);
+    if (chunk->used + span > chunk->capacity) {
+      if (!chunk->records.empty()) {
+        Publish(std::move(chunk));
+        chunk = Take();
+        if (chunk == nullptr) return false;
+      }
+      if (span > chunk->capacity) {
+        chunk->capacity = std::max(span, kChunkBytes);
+        chunk->bytes.reset(new char[chunk->capacity]);
+      }
+    }
+    char* to = chunk->bytes.get() + chunk->used;
+    std::memcpy(to, low, span);
+    chunk->used += span;
+    auto moved = [&](std::string_view v) {
+      return v.empty() ? std::string_view() : std::string_view(to + (v.data() - low), v.size());
+    };
+    RecordView& copy = chunk->records.emplace_back(record);
+    copy.topic = moved(record.topic);
+    copy.key = moved(record.key);
+    copy.envelope = moved(record.envelope);
+    chunk->ends.push_back(end);
+    return true;
+  }
+
+  Result<std::string> Fail(const Status& error, std::unique_ptr<Chunk> chunk = nullptr) {
+    if (chunk == nullptr) chunk = Take();
+    if (chunk != nullptr) {
+      chunk->error = error;
+      Publish(std::move(chunk));
+    }
+    return error;
+  }
+
+  // An empty chunk once there is room for one more, or null when every shard has left.
+  std::unique_ptr<Chunk> Take() {
+    std::unique_lock lock(mutex_);
+    room_.wait(lock, [&] { return active_ == 0 || produced_ - Slowest() < kChunksAhead; });
+    if (active_ == 0) return nullptr;
+    std::unique_ptr<Chunk> chunk;
+    if (free_.empty()) {
+      chunk = std::make_unique<Chunk>();
+    } else {
+      chunk = std::move(free_.back());
+      free_.pop_back();
+    }
+    chunk->used = 0;
+    chunk->records.clear();
+    chunk->ends.clear();
+    chunk->pass_end = false;
+    chunk->error = Status::Ok();
+    return chunk;
+  }
+
+  void Publish(std::unique_ptr<Chunk> chunk) {
+    {
+      std::lock_guard lock(mutex_);
+      chunks_.push_back(std::move(chunk));
+      ++produced_;
+    }
+    data_.notify_all();
+  }
+
+  // The chunk after the one `shard` holds (the first when `holds` is false), once loaded.
+  const Chunk* Advance(size_t shard, bool holds) {
+    std::unique_lock lock(mutex_);
+    if (holds) {
+      ++next_[shard];
+      Recycle();
+    }
+    data_.wait(lock, [&] { return produced_ > next_[shard]; });
+    return chunks_[next_[shard] - first_].get();
+  }
+
+  void Leave(size_t shard) {
+    {
+      std::lock_guard lock(mutex_);
+      next_[shard] = kLeft;
+      --active_;
+      Recycle();
+    }
+    room_.notify_all();
+  }
+
+  // The first chunk some shard still needs (all of them loaded so far when none is left).
+  uint64_t Slowest() const {
+    uint64_t slowest = produced_;
+    for (uint64_t n : next_) slowest = std::min(slowest, n);
+    return slowest;
+  }
+
+  // Chunks every shard is past go back for reuse. Under the lock.
+  void Recycle() {
+    const uint64_t slowest = Slowest();
+    bool freed = false;
+    while (first_ < slowest && !chunks_.empty()) {
+      free_.push_back(std::move(chunks_.front()));
+      chunks_.pop_front();
+      ++first_;
+      freed = true;
+    }
+    if (freed) room_.notify_all();
+  }
+
+  static constexpr uint64_t kLeft = std::numeric_limits<uint64_t>::max();
+
+  std::mutex mutex_;
+  std::condition_variable data_;               // a chunk was published
+  std::condition_variable room_;               // a chunk was recycled, or a shard left
+  std::deque<std::unique_ptr<Chunk>> chunks_;  // sequence numbers first_ .. produced_ - 1
+  std::vector<std::unique_ptr<Chunk>> free_;
+  uint64_t first_ = 0;
+  uint64_t produced_ = 0;
+  std::vector<uint64_t> next_;  // per shard: the sequence number of the chunk it reads or waits for
+  int active_ = 0;
+};
+
 // What one shard found and collected, for the merge.
 struct ShardResult {
   AuditCounts counts;
@@ -422,22 +684,27 @@ struct ShardResult {
   std::map<std::pair<std::string, int32_t>, PartitionRange> seen;  // shard 0: per partition
 };
 
-// The audit of the members (and payment keys) that hash to `shard` of `shards`, over its own
-// reader of the file. Shard 0 also counts the records per partition and reports progress; a
-// single shard also hashes the file as it reads it.
+// The audit of the members (and payment keys) that hash to `shard` of `shards`, over the records
+// of `source` (`reader` reads back single records, thread-safe). Shard 0 also counts the records
+// per partition and reports progress; a single shard also hashes the file as it reads it.
 class AuditShard {
  public:
-  AuditShard(ExportReader& reader, const PlanSet& plans, const AuditOptions& options, int shard,
-             int shards)
-      : reader_(reader), options_(options), fold_(plans), shard_(shard), shards_(shards) {
+  AuditShard(RecordSource& source, const ExportReader& reader, const PlanSet& plans,
+             const AuditOptions& options, int shard, int shards)
+      : source_(source),
+        reader_(reader),
+        options_(options),
+        fold_(plans),
+        shard_(shard),
+        shards_(shards) {
     result_.divergences = DivergenceList(options.max_divergences);
   }
 
   Result<ShardResult> Run() {
-    if (Status s = reader_.Rewind(/*hash=*/shards_ == 1); !s.ok()) return s;
+    if (Status s = source_.StartPass(); !s.ok()) return s;
     if (Status s = PassOutputs(); !s.ok()) return s;
     if (shards_ == 1) result_.file_sha256 = reader_.Sha256Hex();
-    if (Status s = reader_.Rewind(/*hash=*/false); !s.ok()) return s;
+    if (Status s = source_.StartPass(); !s.ok()) return s;
     if (Status s = PassInputs(); !s.ok()) return s;
     if (Status s = CheckUnanswered(); !s.ok()) return s;
     return std::move(result_);
@@ -487,7 +754,7 @@ class AuditShard {
 
   void Progress(int pass, uint64_t records) {
     if (shard_ == 0 && options_.progress && records % kProgressEvery == 0) {
-      options_.progress(pass, reader_.position(), reader_.size(), records);
+      options_.progress(pass, source_.position(), reader_.size(), records);
     }
   }
 
@@ -496,7 +763,7 @@ class AuditShard {
     RecordView record;
     uint64_t n = 0;
     while (true) {
-      Result<bool> next = reader_.Next(record);
+      Result<bool> next = source_.Next(record);
       if (!next.ok()) return next.status();
       if (!*next) break;
       Progress(1, ++n);
@@ -508,7 +775,7 @@ class AuditShard {
       }
     }
     if (shard_ == 0 && options_.progress) {
-      options_.progress(1, reader_.position(), reader_.size(), n);
+      options_.progress(1, source_.position(), reader_.size(), n);
     }
     return Status::Ok();
   }
@@ -860,7 +1127,7 @@ class AuditShard {
         [this](std::string_view member) -> domain::MemberState& { return Member(member).state; };
     uint64_t n = 0;
     while (true) {
-      Result<bool> next = reader_.Next(record);
+      Result<bool> next = source_.Next(record);
       if (!next.ok()) return next.status();
       if (!*next) break;
       Progress(2, ++n);
@@ -877,7 +1144,7 @@ class AuditShard {
       if (Status s = Check(record, step); !s.ok()) return s;
     }
     if (shard_ == 0 && options_.progress) {
-      options_.progress(2, reader_.position(), reader_.size(), n);
+      options_.progress(2, source_.position(), reader_.size(), n);
     }
     return Status::Ok();
   }
@@ -990,7 +1257,8 @@ class AuditShard {
     return Status::Ok();
   }
 
-  ExportReader& reader_;
+  RecordSource& source_;
+  const ExportReader& reader_;
   const AuditOptions& options_;
   AuditFold fold_;
   ShardResult result_;
@@ -1334,45 +1602,47 @@ Result<AuditResult> Merge(std::vector<std::optional<Result<ShardResult>>>& resul
 
 Result<AuditResult> Audit(ExportReader& reader, const PlanSet& plans, const AuditOptions& options) {
   const int shards = std::clamp(options.threads, 1, 16);
-  std::vector<std::unique_ptr<ExportReader>> readers;
-  for (int i = 1; i < shards; ++i) {
-    Result<std::unique_ptr<ExportReader>> r = ExportReader::Open(reader.path());
-    if (!r.ok()) return r.status();
-    readers.push_back(std::move(r).value());
-  }
   std::vector<std::optional<Result<ShardResult>>> results(shards);
+  if (shards == 1) {
+    ReaderSource source(reader);
+    auto shard = std::make_unique<AuditShard>(source, reader, plans, options, 0, 1);
+    results[0].emplace(shard->Run());
+    shard.reset();
+    return Merge(results, std::nullopt, reader, options);
+  }
+  // With several shards, one thread reads the file once per pass for all of them (and hashes it
+  // in the first), over a reader of its own; the shards read single records back from `reader`.
+  Result<std::unique_ptr<ExportReader>> loader_reader = ExportReader::Open(reader.path());
+  if (!loader_reader.ok()) return loader_reader.status();
+  SharedPasses passes(shards);
   std::optional<Result<std::string>> file_sha256;
   // Each worker frees its shard's states once its result is out, while the merge runs, and its
   // result once the merge has read it: in parallel rather than one after another.
-  const int workers = shards - 1 + (shards > 1 ? 1 : 0);
-  std::latch ready(workers);
+  std::latch ready(shards);
   std::latch merged(1);
   std::vector<std::thread> threads;
-  // With several shards the file is hashed on its own thread (one shard reading for its hash
-  // would make every other one wait for it).
-  if (shards > 1) {
-    threads.emplace_back([&] {
-      file_sha256.emplace(reader.HashWholeFile());
-      ready.count_down();
-    });
-  }
+  threads.emplace_back([&] {
+    file_sha256.emplace(passes.Load(**loader_reader));
+    ready.count_down();
+  });
   for (int i = 1; i < shards; ++i) {
     threads.emplace_back([&, i] {
-      auto shard = std::make_unique<AuditShard>(*readers[i - 1], plans, options, i, shards);
+      SharedPasses::Cursor cursor(passes, i);
+      auto shard = std::make_unique<AuditShard>(cursor, reader, plans, options, i, shards);
       results[i].emplace(shard->Run());
+      cursor.Leave();
       ready.count_down();
       shard.reset();  // the members' states, freed while the merge runs
       merged.wait();
       results[i].reset();
     });
   }
-  auto first = std::make_unique<AuditShard>(reader, plans, options, 0, shards);
+  SharedPasses::Cursor cursor(passes, 0);
+  auto first = std::make_unique<AuditShard>(cursor, reader, plans, options, 0, shards);
   results[0].emplace(first->Run());
-  if (shards > 1) {
-    // Its states too are freed while the merge runs.
-    threads.emplace_back([shard = std::move(first)]() mutable { shard.reset(); });
-  }
-  first.reset();
+  cursor.Leave();
+  // Its states too are freed while the merge runs.
+  threads.emplace_back([shard = std::move(first)]() mutable { shard.reset(); });
   ready.wait();
   Result<AuditResult> result = Merge(results, file_sha256, reader, options);
   merged.count_down();

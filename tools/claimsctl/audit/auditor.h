@@ -81,16 +81,16 @@ struct AuditOptions {
   // about payments is still checked.
   bool allow_unpaid = false;
   // Members (and payment events, by the key their repeats are recognised by) are split among
-  // this many threads, each reading the file; with more than one, the file is hashed on a thread
-  // of its own. 1 to 16. The result is the same for any number, byte for byte: divergences are
-  // listed in (topic, partition, offset, claim, field) order, and max_divergences keeps the
-  // first ones in that order.
+  // this many threads; with more than one, another thread reads the file once per pass for all
+  // of them (splitting it into records, and hashing it in the first pass). 1 to 16. The result is
+  // the same for any number, byte for byte: divergences are listed in (topic, partition, offset,
+  // claim, field) order, and max_divergences keeps the first ones in that order.
   int threads = 1;
 };
 
 // Audits `reader` from its start (two passes: outputs and payments, then inputs; with
-// options.threads > 1, each thread audits its share of the members over its own reader of the
-// same file, and the payments are checked against the merged decisions). A broken file
+// options.threads > 1, each thread audits its share of the members over one shared read of the
+// file per pass, and the payments are checked against the merged decisions). A broken file
 // (framing, truncation) is an error naming the byte position; everything else is a Divergence.
 Result<AuditResult> Audit(ExportReader& reader, const PlanSet& plans, const AuditOptions& options);
 

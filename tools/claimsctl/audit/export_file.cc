@@ -419,19 +419,6 @@ uint64_t ExportReader::size() const { return impl_->size; }
 uint64_t ExportReader::position() const { return impl_->buffer_start + impl_->cursor; }
 std::string ExportReader::Sha256Hex() const { return impl_->hash.Hex(); }
 
-Result<std::string> ExportReader::HashWholeFile() const {
-  const Impl& r = *impl_;
-  StreamHash hash;
-  std::unique_ptr<char[]> chunk(new char[kChunk]);
-  for (uint64_t done = 0; done < r.size;) {
-    const ssize_t got = ::pread(r.fd, chunk.get(), kChunk, static_cast<off_t>(done));
-    if (got < 0) return Unavailable("cannot read " + r.path + ": " + std::strerror(errno));
-    if (got == 0) break;
-    hash.Update(chunk.get(), static_cast<size_t>(got));
-    done += static_cast<uint64_t>(got);
-  }
-  return hash.Hex();
-}
 const std::string& ExportReader::path() const { return impl_->path; }
 
 }  // namespace claims::audit

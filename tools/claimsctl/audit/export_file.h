@@ -88,7 +88,7 @@ class ExportReader {
   // byte position when the framing or a record is broken (a truncated file, a bad length).
   Result<bool> Next(RecordView& record);
   // Reads the record at `position` (a RecordView::position seen earlier) without disturbing the
-  // stream; its views point into `storage`.
+  // stream (thread-safe with the other reads); its views point into `storage`.
   Result<RecordView> ReadAt(uint64_t position, std::string& storage) const;
   // Starts again from the first record; the running hash restarts, or stops when `hash` is
   // false (a second pass need not hash the file again).
@@ -98,9 +98,6 @@ class ExportReader {
   uint64_t position() const;  // bytes consumed so far
   // Hex SHA-256 of every byte consumed so far: the whole file's once Next returned false.
   std::string Sha256Hex() const;
-  // Hex SHA-256 of the whole file, read on its own (the stream is not disturbed; thread-safe
-  // with the other reads). UNAVAILABLE when the file cannot be read.
-  Result<std::string> HashWholeFile() const;
   const std::string& path() const;
 
  private:
