@@ -168,6 +168,30 @@ class IntakeTest : public ::testing::Test {
                                       *producer_, *tombstones_);
   }
 
+  // Another replica's store (in its own folder) and its follower's consumer, on the same cluster;
+  // the store is null when it cannot be opened (a test failure is recorded).
+  struct Replica {
+    std::unique_ptr<test_support::TempDir> dir;
+    std::unique_ptr<store::StateStore> store;
+    std::unique_ptr<bus::Consumer> consumer;
+  };
+  Replica NewReplica() {
+    Replica r;
+    Result<test_support::TempDir> dir = test_support::TempDir::Create("intake-replica");
+    EXPECT_TRUE(dir.ok()) << dir.status().ToString();
+    if (!dir.ok()) return r;
+    r.dir = std::make_unique<test_support::TempDir>(std::move(dir).value());
+    store::StoreOptions so;
+    so.column_families = IntakeColumnFamilies();
+    Result<std::unique_ptr<store::StateStore>> store =
+        store::StateStore::Open(r.dir->File("intake"), so);
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    if (!store.ok()) return r;
+    r.store = std::move(store).value();
+    r.consumer = FollowerConsumer();
+    return r;
+  }
+
   void TearDown() override {
     StopFollower();
     server_.reset();
@@ -395,15 +419,11 @@ TEST_F(IntakeTest, SameKeySameBodyAnswersTheSameAndPublishesOnce) {
 TEST_F(IntakeTest, ARetryOnAnotherReplicaAnswersTheSameAndPublishesNothing) {
   StartFollower();
   // A second replica: its own store, vault, follower and Intake, the same cluster and keys.
-  auto replica_dir = test_support::TempDir::Create("intake-replica");
-  ASSERT_TRUE(replica_dir.ok());
-  store::StoreOptions so;
-  so.column_families = IntakeColumnFamilies();
-  std::unique_ptr<store::StateStore> replica_store =
-      std::move(store::StateStore::Open(replica_dir->File("intake"), so)).value();
+  Replica other = NewReplica();
+  ASSERT_NE(other.store, nullptr);
+  std::unique_ptr<store::StateStore>& replica_store = other.store;
   std::unique_ptr<KeyVault> replica_vault = NewVault(*replica_store);
-  std::unique_ptr<bus::Consumer> replica_consumer = FollowerConsumer();
-  ClaimFollower replica_follower(*replica_store, *replica_consumer);
+  ClaimFollower replica_follower(*replica_store, *other.consumer);
   ASSERT_TRUE(replica_follower.Start(10s).ok());
   Intake replica(intake_options_, *replica_store, *log_, *replica_vault, *clock_);
   const Deadline deadline = std::chrono::steady_clock::now() + 20s;
@@ -904,15 +924,12 @@ TEST_F(IntakeTest, ErasureDestroysEveryKeyOfTheMemberWhileTheirEventsStillDecode
   const std::string other = EnrollOk("P1", "enroll-2", ResidentId("19851103", false, "77"));
 
   // A second replica, with its own store and follower, creates a second key for the member.
-  auto replica_dir = test_support::TempDir::Create("intake-replica");
-  ASSERT_TRUE(replica_dir.ok());
-  store::StoreOptions so;
-  so.column_families = IntakeColumnFamilies();
-  std::unique_ptr<store::StateStore> replica_store =
-      std::move(store::StateStore::Open(replica_dir->File("intake"), so)).value();
+  Replica replica = NewReplica();
+  ASSERT_NE(replica.store, nullptr);
+  std::unique_ptr<store::StateStore>& replica_store = replica.store;
   std::unique_ptr<KeyVault> replica_vault = NewVault(*replica_store);
   ASSERT_TRUE(replica_vault->Seal(member, "detail", "test", 5s).ok());
-  std::unique_ptr<bus::Consumer> replica_consumer = FollowerConsumer();
+  std::unique_ptr<bus::Consumer>& replica_consumer = replica.consumer;
   ClaimFollower replica_follower(*replica_store, *replica_consumer,
                                  [&](const std::string& key_id) { replica_vault->Forget(key_id); });
   ASSERT_TRUE(replica_follower.Start(10s).ok());
