@@ -134,7 +134,7 @@ Result<Caller> BearerTokens::Find(std::string_view token) const {
   return found->caller;
 }
 
-Result<Caller> Authenticate(const grpc::ServerContext& context, const AuthOptions& options) {
+Result<Caller> Authenticate(const grpc::ServerContextBase& context, const AuthOptions& options) {
   const auto& metadata = context.client_metadata();
   if (options.insecure_dev) {
     auto it = metadata.find(kPrincipalHeader);
@@ -165,7 +165,7 @@ Result<Caller> Authenticate(const grpc::ServerContext& context, const AuthOption
   return ParsePrincipal(std::string_view(names.front().data(), names.front().size()));
 }
 
-Result<Caller> Authenticate(const grpc::ServerContext& context, bool insecure_dev) {
+Result<Caller> Authenticate(const grpc::ServerContextBase& context, bool insecure_dev) {
   return Authenticate(context, AuthOptions{.insecure_dev = insecure_dev});
 }
 

@@ -73,9 +73,9 @@ struct AuthOptions {
 //    When the header is present it decides: an unknown token is UNAUTHENTICATED even if a client
 //    certificate was presented.
 // UNAUTHENTICATED when none yields a valid principal.
-Result<Caller> Authenticate(const grpc::ServerContext& context, const AuthOptions& options);
+Result<Caller> Authenticate(const grpc::ServerContextBase& context, const AuthOptions& options);
 // Authenticate without bearer tokens.
-Result<Caller> Authenticate(const grpc::ServerContext& context, bool insecure_dev);
+Result<Caller> Authenticate(const grpc::ServerContextBase& context, bool insecure_dev);
 
 // PERMISSION_DENIED unless the caller has `role`.
 Status Require(const Caller& caller, Role role);

@@ -4,7 +4,7 @@
 
 namespace claims::rpc {
 
-Deadline DeadlineOf(const grpc::ServerContext& context) {
+Deadline DeadlineOf(const grpc::ServerContextBase& context) {
   const std::chrono::system_clock::time_point deadline = context.deadline();
   if (deadline == std::chrono::system_clock::time_point::max()) return kNoDeadline;
   const auto left = deadline - std::chrono::system_clock::now();
@@ -13,7 +13,7 @@ Deadline DeadlineOf(const grpc::ServerContext& context) {
          std::chrono::duration_cast<std::chrono::steady_clock::duration>(left);
 }
 
-Result<Caller> Authorize(const grpc::ServerContext& context, bool insecure_dev, Role role,
+Result<Caller> Authorize(const grpc::ServerContextBase& context, bool insecure_dev, Role role,
                          bool auditor_too) {
   Result<Caller> caller = Authenticate(context, insecure_dev);
   if (!caller.ok()) return caller.status();

@@ -18,11 +18,11 @@ inline constexpr Deadline kNoDeadline = Deadline::max();
 
 // The steady-clock deadline of a call: the client's gRPC deadline, or kNoDeadline when it set
 // none. A deadline beyond a day is as good as none (and would overflow the steady clock).
-Deadline DeadlineOf(const grpc::ServerContext& context);
+Deadline DeadlineOf(const grpc::ServerContextBase& context);
 
 // The authenticated caller when it has `role`, or also when it is an auditor and `auditor_too`
 // (read-only calls). UNAUTHENTICATED or PERMISSION_DENIED naming the roles otherwise.
-Result<Caller> Authorize(const grpc::ServerContext& context, bool insecure_dev, Role role,
+Result<Caller> Authorize(const grpc::ServerContextBase& context, bool insecure_dev, Role role,
                          bool auditor_too);
 
 // OK with `*out` set to the result's value, or the result's error as a gRPC status.

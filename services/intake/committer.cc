@@ -27,26 +27,24 @@ Committer::~Committer() {
   for (std::thread& t : publishers_) t.join();  // once everything recorded is through
 }
 
-Status Committer::Commit(std::shared_ptr<Mutation> mutation,
-                         std::chrono::steady_clock::time_point deadline) {
+void Committer::CommitAsync(std::shared_ptr<Mutation> mutation,
+                            std::chrono::steady_clock::time_point deadline, Done done) {
   auto ticket = std::make_shared<Ticket>();
   ticket->mutation = std::move(mutation);
-  std::unique_lock<std::mutex> lock(mu_);
-  queue_.push_back(ticket);
-  writer_wake_.notify_one();
-  auto finished = [&] { return ticket->finished; };
-  if (deadline == std::chrono::steady_clock::time_point::max()) {
-    ticket->finished_cv.wait(lock, finished);
-  } else if (!ticket->finished_cv.wait_until(lock, deadline, finished)) {
-    if (!ticket->taken) {
-      ticket->abandoned = true;
-      ticket->mutation->held.reset();
-    }
-    return Status(StatusCode::kDeadlineExceeded,
-                  "the call's deadline passed before its event was recorded; retry with the "
-                  "same idempotency key");
+  ticket->deadline = deadline;
+  ticket->done = std::move(done);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(std::move(ticket));
   }
-  return ticket->status;
+  writer_wake_.notify_one();
+}
+
+Status Committer::Commit(std::shared_ptr<Mutation> mutation,
+                         std::chrono::steady_clock::time_point deadline) {
+  return AwaitCallback<Status>(deadline, kCommitTooLate, [&](Done done) {
+    CommitAsync(std::move(mutation), deadline, std::move(done));
+  });
 }
 
 uint64_t Committer::synced_writes() const {
@@ -69,17 +67,17 @@ void Committer::Finish(const std::vector<std::shared_ptr<Ticket>>& tickets) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     mutations_ += tickets.size();
-    for (const auto& ticket : tickets) ticket->finished = true;
   }
   for (const auto& ticket : tickets) {
     ticket->mutation->held.reset();  // a retry with the key may run from now on
-    ticket->finished_cv.notify_one();
+    ticket->done(std::move(ticket->status));
   }
 }
 
 void Committer::Write() {
   for (;;) {
     Group fresh;
+    std::vector<std::shared_ptr<Ticket>> finished;
     {
       std::unique_lock<std::mutex> lock(mu_);
       writer_wake_.wait(lock, [&] { return !queue_.empty() || stop_; });
@@ -88,12 +86,16 @@ void Committer::Write() {
         publisher_wake_.notify_all();
         return;
       }
+      const auto now = std::chrono::steady_clock::now();
       while (!queue_.empty() && fresh.size() < max_group_) {
         std::shared_ptr<Ticket> ticket = std::move(queue_.front());
         queue_.pop_front();
-        if (ticket->abandoned) continue;
-        ticket->taken = true;
-        fresh.push_back(std::move(ticket));
+        if (now >= ticket->deadline) {
+          ticket->status = Status(StatusCode::kDeadlineExceeded, kCommitTooLate);  // nothing done
+          finished.push_back(std::move(ticket));
+        } else {
+          fresh.push_back(std::move(ticket));
+        }
       }
     }
 
@@ -107,7 +109,6 @@ void Committer::Write() {
     const Status written = batch.empty() ? Status::Ok() : store_.Write(batch);
 
     Group to_publish;
-    std::vector<std::shared_ptr<Ticket>> finished;
     for (auto& ticket : fresh) {
       if (written.ok() || ticket->mutation->recorded) {
         to_publish.push_back(std::move(ticket));
@@ -143,7 +144,7 @@ void Committer::Publish() {
     events.reserve(group.size());
     std::chrono::milliseconds budget{0};
     for (const auto& ticket : group) {
-      events.push_back(ticket->mutation->event);
+      events.push_back(std::move(ticket->mutation->event));
       budget = std::max(budget, ticket->mutation->budget);
     }
     const std::vector<Status> outcomes = log_.AppendAll(events, budget);

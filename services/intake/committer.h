@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,6 +36,40 @@ struct Mutation {
   // with the same key never runs beside it. May be empty.
   std::shared_ptr<void> held;
 };
+
+// What a call whose deadline passed before its event was recorded is told.
+inline constexpr char kCommitTooLate[] =
+    "the call's deadline passed before its event was recorded; retry with the same idempotency "
+    "key";
+
+// Waits for the value that `start` hands to the callback it is given (called exactly once, on any
+// thread), but not past `deadline`: DEADLINE_EXCEEDED then (`late` says what to do about it), and
+// the value, when it comes, is dropped. `V` is Status or a Result.
+template <typename V, typename Start>
+V AwaitCallback(std::chrono::steady_clock::time_point deadline, const std::string& late,
+                Start start) {
+  struct Outcome {
+    std::mutex mu;
+    std::condition_variable ready_cv;
+    std::optional<V> value;
+  };
+  auto outcome = std::make_shared<Outcome>();
+  start([outcome](V value) {
+    {
+      std::lock_guard<std::mutex> lock(outcome->mu);
+      outcome->value.emplace(std::move(value));
+    }
+    outcome->ready_cv.notify_one();
+  });
+  std::unique_lock<std::mutex> lock(outcome->mu);
+  auto ready = [&] { return outcome->value.has_value(); };
+  if (deadline == std::chrono::steady_clock::time_point::max()) {
+    outcome->ready_cv.wait(lock, ready);
+  } else if (!outcome->ready_cv.wait_until(lock, deadline, ready)) {
+    return V(Status(StatusCode::kDeadlineExceeded, late));
+  }
+  return std::move(*outcome->value);
+}
 
 // Commits the mutations of concurrent calls together, in a pipeline of two stages. A writer
 // thread takes every mutation waiting and records them pending in one synced store write, then
@@ -68,9 +103,14 @@ class Committer {
   Committer(const Committer&) = delete;
   Committer& operator=(const Committer&) = delete;
 
-  // Hands `mutation` over and waits for its outcome, but not past `deadline`: DEADLINE_EXCEEDED
-  // then; a mutation not yet begun is dropped, one begun goes on to the end (either way a retry
-  // with the same key is safe).
+  using Done = std::function<void(Status)>;
+  // Hands `mutation` over; `done` is called once with its outcome, on a committer thread, with no
+  // lock held and after the mutation's key is released. A mutation the writer reaches after
+  // `deadline` is dropped (DEADLINE_EXCEEDED); one begun goes on to the end. Either way a retry
+  // with the same key is safe.
+  void CommitAsync(std::shared_ptr<Mutation> mutation,
+                   std::chrono::steady_clock::time_point deadline, Done done);
+  // CommitAsync, waiting for the outcome, but not past `deadline`: DEADLINE_EXCEEDED then.
   Status Commit(std::shared_ptr<Mutation> mutation, std::chrono::steady_clock::time_point deadline);
 
   // Synced store writes (pending records), unsynced ones (done records), and mutations
@@ -82,11 +122,9 @@ class Committer {
  private:
   struct Ticket {
     std::shared_ptr<Mutation> mutation;
+    std::chrono::steady_clock::time_point deadline;
+    Done done;
     Status status;
-    bool taken = false;      // by the writer: it goes through to the end
-    bool abandoned = false;  // its caller stopped waiting before it was taken: dropped
-    bool finished = false;
-    std::condition_variable finished_cv;
   };
   using Group = std::vector<std::shared_ptr<Ticket>>;
   void Write();

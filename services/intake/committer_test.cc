@@ -6,11 +6,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -224,6 +227,58 @@ TEST_F(CommitterTest, ACallThatStopsWaitingIsDroppedOrCarriedThroughNeverHalfWay
       EXPECT_FALSE(HasState(i)) << i;
     }
   }
+}
+
+TEST_F(CommitterTest, CommitAsyncAnswersEachCallOnceOnACommitterThreadAfterKafkaAnswered) {
+  auto committer = NewCommitter();
+  log_.Open(false);  // Kafka holds every append until opened
+  std::mutex mu;
+  std::condition_variable answered_cv;
+  std::map<int, std::vector<Status>> answers;  // by call: every outcome it was given
+  std::set<std::thread::id> threads;
+  auto reply_for = [&](int i) {
+    return [&, i](Status s) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        answers[i].push_back(std::move(s));
+        threads.insert(std::this_thread::get_id());
+      }
+      answered_cv.notify_all();
+    };
+  };
+  for (int i = 0; i < 8; ++i)
+    committer->CommitAsync(MutationFor(i), Clock::now() + 20s, reply_for(i));
+  // Late already: dropped by the writer without being recorded or published.
+  committer->CommitAsync(MutationFor(8), Clock::now() - 1ms, reply_for(8));
+  ASSERT_TRUE(log_.WaitForAppends(1));
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    // Nothing but the late call is answered while Kafka holds the events.
+    EXPECT_TRUE(answered_cv.wait_for(lock, 10s, [&] { return answers.count(8) == 1; }));
+    EXPECT_EQ(answers.size(), 1u);
+  }
+  log_.Open(true);
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(answered_cv.wait_for(lock, 10s, [&] { return answers.size() == 9; }));
+  }
+  std::this_thread::sleep_for(50ms);  // a second answer to any call would show by now
+  std::lock_guard<std::mutex> lock(mu);
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_EQ(answers[i].size(), 1u) << i;
+    EXPECT_TRUE(answers[i][0].ok()) << i << ": " << answers[i][0].ToString();
+    ASSERT_TRUE(Record(i).has_value()) << i;
+    EXPECT_TRUE(Record(i)->done()) << i;
+    EXPECT_TRUE(HasState(i)) << i;
+  }
+  ASSERT_EQ(answers[8].size(), 1u);
+  EXPECT_EQ(answers[8][0].code(), StatusCode::kDeadlineExceeded) << answers[8][0].ToString();
+  EXPECT_FALSE(Record(8).has_value());
+  EXPECT_FALSE(HasState(8));
+  const std::vector<std::string> ids = log_.ids();
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), "in-8"), 0);
+  EXPECT_EQ(ids.size(), 8u);
+  EXPECT_EQ(threads.count(std::this_thread::get_id()), 0u);  // never on the caller's thread
 }
 
 TEST_F(CommitterTest, AStoreThatCannotWriteRecordsNothingAndPublishesNothing) {

@@ -160,10 +160,22 @@ ev::Envelope Intake::NewEvent(const std::string& partner, const std::string& met
   return e;
 }
 
-Result<std::string> Intake::Idempotent(const std::string& partner, const std::string& method,
-                                       const std::string& key,
-                                       const google::protobuf::Message& request, Deadline deadline,
-                                       const Prepare& prepare) {
+namespace {
+
+// Parses the serialized response handed to the returned callback before `reply` gets it.
+template <typename Response>
+std::function<void(Result<std::string>)> ParsedReply(Intake::Reply<Response> reply) {
+  return [reply = std::move(reply)](Result<std::string> r) {
+    if (!r.ok()) return reply(r.status());
+    reply(ParseAs<Response>(*r, "response"));
+  };
+}
+
+}  // namespace
+
+Intake::Begun Intake::Begin(const std::string& partner, const std::string& method,
+                            const std::string& key, const google::protobuf::Message& request,
+                            Deadline deadline, const Prepare& prepare) {
   if (Result<std::chrono::milliseconds> budget = Budget(deadline); !budget.ok()) {
     return budget.status();  // too late to do anything: nothing is recorded
   }
@@ -212,9 +224,34 @@ Result<std::string> Intake::Idempotent(const std::string& partner, const std::st
     mutation->event = std::move(prepared->event);
     mutation->state = std::move(prepared->state);
   }
-  std::string response = mutation->record.response();
-  if (Status s = committer_->Commit(std::move(mutation), deadline); !s.ok()) return s;
-  return response;
+  Begun begun;
+  begun.response = mutation->record.response();
+  begun.mutation = std::move(mutation);
+  return begun;
+}
+
+Result<std::string> Intake::Idempotent(const std::string& partner, const std::string& method,
+                                       const std::string& key,
+                                       const google::protobuf::Message& request, Deadline deadline,
+                                       const Prepare& prepare) {
+  Begun begun = Begin(partner, method, key, request, deadline, prepare);
+  if (begun.mutation == nullptr) return std::move(begun.answer);
+  if (Status s = committer_->Commit(std::move(begun.mutation), deadline); !s.ok()) return s;
+  return std::move(begun.response);
+}
+
+void Intake::IdempotentAsync(const std::string& partner, const std::string& method,
+                             const std::string& key, const google::protobuf::Message& request,
+                             Deadline deadline, const Prepare& prepare,
+                             std::function<void(Result<std::string>)> reply) {
+  Begun begun = Begin(partner, method, key, request, deadline, prepare);
+  if (begun.mutation == nullptr) return reply(std::move(begun.answer));
+  committer_->CommitAsync(
+      std::move(begun.mutation), deadline,
+      [reply = std::move(reply), response = std::move(begun.response)](Status s) mutable {
+        if (!s.ok()) return reply(std::move(s));
+        reply(std::move(response));
+      });
 }
 
 Result<bool> Intake::OwnsMember(const std::string& partner, const std::string& member) {
@@ -445,11 +482,10 @@ void Intake::PublishStaged(StagedEnrollments& staged) {
   staged.held.reset();
 }
 
-Result<api::TerminateMemberResponse> Intake::Terminate(const std::string& partner,
-                                                       const api::TerminateMemberRequest& request,
-                                                       Deadline deadline) {
+void Intake::Terminate(const std::string& partner, const api::TerminateMemberRequest& request,
+                       Deadline deadline, Reply<api::TerminateMemberResponse> reply) {
   const std::string& key = request.idempotency_key();
-  Result<std::string> response = Idempotent(
+  IdempotentAsync(
       partner, "TerminateMember", key, request, deadline,
       [&](std::chrono::milliseconds) -> Result<Prepared> {
         if (Status s = ValidateTerminate(request); !s.ok()) return s;
@@ -468,16 +504,23 @@ Result<api::TerminateMemberResponse> Intake::Terminate(const std::string& partne
         r.set_event_id(p.event.event_id());
         p.response = r.SerializeAsString();
         return p;
-      });
-  if (!response.ok()) return response.status();
-  return ParseAs<api::TerminateMemberResponse>(*response, "response");
+      },
+      ParsedReply(std::move(reply)));
 }
 
-Result<api::SubmitClaimResponse> Intake::SubmitClaim(const std::string& partner,
-                                                     const api::SubmitClaimRequest& request,
-                                                     Deadline deadline) {
+Result<api::TerminateMemberResponse> Intake::Terminate(const std::string& partner,
+                                                       const api::TerminateMemberRequest& request,
+                                                       Deadline deadline) {
+  return AwaitCallback<Result<api::TerminateMemberResponse>>(
+      deadline, kCommitTooLate, [&](Reply<api::TerminateMemberResponse> reply) {
+        Terminate(partner, request, deadline, std::move(reply));
+      });
+}
+
+void Intake::SubmitClaim(const std::string& partner, const api::SubmitClaimRequest& request,
+                         Deadline deadline, Reply<api::SubmitClaimResponse> reply) {
   const std::string& key = request.idempotency_key();
-  Result<std::string> response = Idempotent(
+  IdempotentAsync(
       partner, "SubmitClaim", key, request, deadline,
       [&](std::chrono::milliseconds budget) -> Result<Prepared> {
         const Date today = clock_.Today();
@@ -528,16 +571,23 @@ Result<api::SubmitClaimResponse> Intake::SubmitClaim(const std::string& partner,
         p.state.Put(kSubmittedCf, claim_id, record.SerializeAsString());
         p.state.Put(kPartnerClaimsCf, Join(partner, claim_id), "");
         return p;
-      });
-  if (!response.ok()) return response.status();
-  return ParseAs<api::SubmitClaimResponse>(*response, "response");
+      },
+      ParsedReply(std::move(reply)));
 }
 
-Result<api::AppealClaimResponse> Intake::Appeal(const std::string& partner,
-                                                const api::AppealClaimRequest& request,
-                                                Deadline deadline) {
+Result<api::SubmitClaimResponse> Intake::SubmitClaim(const std::string& partner,
+                                                     const api::SubmitClaimRequest& request,
+                                                     Deadline deadline) {
+  return AwaitCallback<Result<api::SubmitClaimResponse>>(
+      deadline, kCommitTooLate, [&](Reply<api::SubmitClaimResponse> reply) {
+        SubmitClaim(partner, request, deadline, std::move(reply));
+      });
+}
+
+void Intake::Appeal(const std::string& partner, const api::AppealClaimRequest& request,
+                    Deadline deadline, Reply<api::AppealClaimResponse> reply) {
   const std::string& key = request.idempotency_key();
-  Result<std::string> response = Idempotent(
+  IdempotentAsync(
       partner, "AppealClaim", key, request, deadline,
       [&](std::chrono::milliseconds) -> Result<Prepared> {
         if (Status s = ValidateAppeal(request); !s.ok()) return s;
@@ -559,9 +609,17 @@ Result<api::AppealClaimResponse> Intake::Appeal(const std::string& partner,
         r.set_event_id(p.event.event_id());
         p.response = r.SerializeAsString();
         return p;
+      },
+      ParsedReply(std::move(reply)));
+}
+
+Result<api::AppealClaimResponse> Intake::Appeal(const std::string& partner,
+                                                const api::AppealClaimRequest& request,
+                                                Deadline deadline) {
+  return AwaitCallback<Result<api::AppealClaimResponse>>(
+      deadline, kCommitTooLate, [&](Reply<api::AppealClaimResponse> reply) {
+        Appeal(partner, request, deadline, std::move(reply));
       });
-  if (!response.ok()) return response.status();
-  return ParseAs<api::AppealClaimResponse>(*response, "response");
 }
 
 Result<api::Claim> Intake::GetClaim(const std::string& partner,

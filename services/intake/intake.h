@@ -139,12 +139,25 @@ class Intake {
       const std::string& partner, const std::vector<api::EnrollMemberRequest>& requests,
       Deadline deadline);
   void PublishStaged(StagedEnrollments& staged);
+  // Terminate, SubmitClaim and Appeal come in two forms. The first answers through `reply`,
+  // called exactly once: before it returns (a refusal, a repeated key's answer), or on a
+  // committer thread once the event is through; it blocks only on what Enroll would (the key
+  // held by a call with the same key, store reads, a new member key), never on Kafka. The second
+  // waits for the answer, but not past `deadline`.
+  template <typename Response>
+  using Reply = std::function<void(Result<Response>)>;
+  void Terminate(const std::string& partner, const api::TerminateMemberRequest& request,
+                 Deadline deadline, Reply<api::TerminateMemberResponse> reply);
   Result<api::TerminateMemberResponse> Terminate(const std::string& partner,
                                                  const api::TerminateMemberRequest& request,
                                                  Deadline deadline = kNoDeadline);
+  void SubmitClaim(const std::string& partner, const api::SubmitClaimRequest& request,
+                   Deadline deadline, Reply<api::SubmitClaimResponse> reply);
   Result<api::SubmitClaimResponse> SubmitClaim(const std::string& partner,
                                                const api::SubmitClaimRequest& request,
                                                Deadline deadline = kNoDeadline);
+  void Appeal(const std::string& partner, const api::AppealClaimRequest& request, Deadline deadline,
+              Reply<api::AppealClaimResponse> reply);
   Result<api::AppealClaimResponse> Appeal(const std::string& partner,
                                           const api::AppealClaimRequest& request,
                                           Deadline deadline = kNoDeadline);
@@ -179,10 +192,28 @@ class Intake {
   // Prepares a mutation, waiting at most `budget` for anything (a new member key).
   using Prepare = std::function<Result<Prepared>(std::chrono::milliseconds budget)>;
 
+  // What Begin leaves: the answer already (a refusal, a repeated key's first answer), or a
+  // mutation to commit and the serialized response it gives once committed.
+  struct Begun {
+    Begun(Status s) : answer(std::move(s)) {}                     // NOLINT: implicit on purpose
+    Begun(std::string response) : answer(std::move(response)) {}  // NOLINT
+    Begun() : answer(std::string()) {}
+    Result<std::string> answer;
+    std::shared_ptr<Mutation> mutation;  // null when `answer` is the answer
+    std::string response;
+  };
+  // One idempotent mutation up to its commit: takes the key, looks it up, prepares.
+  Begun Begin(const std::string& partner, const std::string& method, const std::string& key,
+              const google::protobuf::Message& request, Deadline deadline, const Prepare& prepare);
   // Runs one idempotent mutation: returns the serialized response.
   Result<std::string> Idempotent(const std::string& partner, const std::string& method,
                                  const std::string& key, const google::protobuf::Message& request,
                                  Deadline deadline, const Prepare& prepare);
+  // Idempotent, answering through `reply` (see SubmitClaim).
+  void IdempotentAsync(const std::string& partner, const std::string& method,
+                       const std::string& key, const google::protobuf::Message& request,
+                       Deadline deadline, const Prepare& prepare,
+                       std::function<void(Result<std::string>)> reply);
   // How long the call may still wait for Kafka: the publish timeout, cut to what is left before
   // `deadline`. DEADLINE_EXCEEDED when nothing is left.
   Result<std::chrono::milliseconds> Budget(Deadline deadline) const;

@@ -40,9 +40,27 @@ bool IsRefusal(const Status& s) {
 constexpr auto kMaxWatch = std::chrono::hours(1);
 constexpr auto kWatchPoll = std::chrono::milliseconds(100);
 
+// Starts `call` (Intake's form with a reply) for an authenticated partner; the reply finishes the
+// gRPC call, copying its value into `out`.
+template <typename Out, typename Call>
+grpc::ServerUnaryReactor* AnswerLater(grpc::CallbackServerContext* context,
+                                      const Result<std::string>& partner, Out* out, Call call) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (!partner.ok()) {
+    reactor->Finish(rpc::ToGrpc(partner.status()));
+    return reactor;
+  }
+  call(*partner, [reactor, out](Result<Out> result) {
+    if (!result.ok()) return reactor->Finish(rpc::ToGrpc(result.status()));
+    *out = std::move(result).value();
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
 }  // namespace
 
-Result<std::string> IntakeService::Partner(const grpc::ServerContext& context) const {
+Result<std::string> IntakeService::Partner(const grpc::ServerContextBase& context) const {
   Result<rpc::Caller> caller = rpc::Authenticate(context, auth_);
   if (!caller.ok()) return caller.status();
   if (Status s = rpc::Require(*caller, rpc::Role::kPartner); !s.ok()) return s;
@@ -175,27 +193,27 @@ grpc::Status IntakeService::BulkEnroll(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status IntakeService::TerminateMember(grpc::ServerContext* context,
-                                            const api::TerminateMemberRequest* request,
-                                            api::TerminateMemberResponse* response) {
-  return Answer(Partner(*context), response, [&](const std::string& p) {
-    return intake_.Terminate(p, *request, DeadlineOf(*context));
+grpc::ServerUnaryReactor* IntakeService::TerminateMember(grpc::CallbackServerContext* context,
+                                                         const api::TerminateMemberRequest* request,
+                                                         api::TerminateMemberResponse* response) {
+  return AnswerLater(context, Partner(*context), response, [&](const std::string& p, auto reply) {
+    intake_.Terminate(p, *request, DeadlineOf(*context), std::move(reply));
   });
 }
 
-grpc::Status IntakeService::SubmitClaim(grpc::ServerContext* context,
-                                        const api::SubmitClaimRequest* request,
-                                        api::SubmitClaimResponse* response) {
-  return Answer(Partner(*context), response, [&](const std::string& p) {
-    return intake_.SubmitClaim(p, *request, DeadlineOf(*context));
+grpc::ServerUnaryReactor* IntakeService::SubmitClaim(grpc::CallbackServerContext* context,
+                                                     const api::SubmitClaimRequest* request,
+                                                     api::SubmitClaimResponse* response) {
+  return AnswerLater(context, Partner(*context), response, [&](const std::string& p, auto reply) {
+    intake_.SubmitClaim(p, *request, DeadlineOf(*context), std::move(reply));
   });
 }
 
-grpc::Status IntakeService::AppealClaim(grpc::ServerContext* context,
-                                        const api::AppealClaimRequest* request,
-                                        api::AppealClaimResponse* response) {
-  return Answer(Partner(*context), response, [&](const std::string& p) {
-    return intake_.Appeal(p, *request, DeadlineOf(*context));
+grpc::ServerUnaryReactor* IntakeService::AppealClaim(grpc::CallbackServerContext* context,
+                                                     const api::AppealClaimRequest* request,
+                                                     api::AppealClaimResponse* response) {
+  return AnswerLater(context, Partner(*context), response, [&](const std::string& p, auto reply) {
+    intake_.Appeal(p, *request, DeadlineOf(*context), std::move(reply));
   });
 }
 
