@@ -71,6 +71,39 @@ Status ClaimFollower::Start(std::chrono::milliseconds timeout) {
   return consumer_.Assign(assignment);
 }
 
+Status ClaimFollower::CatchUp(std::chrono::milliseconds timeout) {
+  const auto give_up = std::chrono::steady_clock::now() + timeout;
+  std::vector<std::pair<bus::TopicPartition, int64_t>> targets;  // partition, its high watermark
+  for (const char* topic : {kIntakeTopic, kKeyTopic}) {
+    Result<int32_t> partitions = consumer_.PartitionCount(topic, timeout);
+    if (!partitions.ok()) return partitions.status();
+    for (int32_t p = 0; p < *partitions; ++p) {
+      bus::TopicPartition partition{topic, p};
+      Result<std::pair<int64_t, int64_t>> marks = consumer_.Watermarks(partition, timeout);
+      if (!marks.ok()) return marks.status();
+      if (marks->second > marks->first) targets.emplace_back(std::move(partition), marks->second);
+    }
+  }
+  for (;;) {
+    size_t behind = 0;
+    for (const auto& [partition, high] : targets) {
+      Result<std::optional<int64_t>> stored =
+          store_.ReadOffset(partition.topic, partition.partition);
+      if (!stored.ok()) return stored.status();
+      if (stored->value_or(0) < high) ++behind;
+    }
+    if (behind == 0) return Status::Ok();
+    if (std::chrono::steady_clock::now() >= give_up) {
+      return Status(StatusCode::kDeadlineExceeded,
+                    std::to_string(behind) + " partitions of " + kIntakeTopic + " and " +
+                        kKeyTopic + " not read to their end within the catch-up timeout");
+    }
+    if (Result<size_t> polled = PollOnce(std::chrono::milliseconds(100)); !polled.ok()) {
+      return polled.status();
+    }
+  }
+}
+
 Status ClaimFollower::ApplyKey(const bus::Message& message, store::WriteBatch& batch) {
   const std::string member = MemberOfKeyId(message.key);
   if (member.empty()) return ++skipped_, Status::Ok();

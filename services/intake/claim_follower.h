@@ -48,6 +48,12 @@ class ClaimFollower {
 
   // Assigns every partition of the four topics from the stored offsets.
   Status Start(std::chrono::milliseconds timeout);
+  // Polls until the store holds everything intake.events.v1 and the key topic held when it was
+  // called (their high watermarks then), so that a replica that starts knows every call other
+  // replicas answered before it serves one: a retry is then answered from the log rather than
+  // published again. DEADLINE_EXCEEDED after `timeout`; the progress made is kept. Call after
+  // Start, before Run.
+  Status CatchUp(std::chrono::milliseconds timeout);
   // Applies what arrives within `timeout` in one store batch (with the offsets); returns how many
   // records were applied.
   Result<size_t> PollOnce(std::chrono::milliseconds timeout);

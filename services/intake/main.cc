@@ -81,6 +81,10 @@ Status Declare(runtime::FlagSet& flags) {
        "six-guarantees-v1"},
       {"publish-timeout", "How long a call waits for Kafka's acknowledgement.",
        FlagKind::kDurationMs, "10s"},
+      {"catch-up-timeout",
+       "At start, how long to read intake.events.v1 and the key topic to their end before "
+       "serving; exit 1 if that takes longer (the progress is kept for the next start).",
+       FlagKind::kDurationMs, "10m"},
       {"idempotency-retention-days",
        "Idempotency keys are purged this many days after their business date (at least 7).",
        FlagKind::kInt, "8"},
@@ -265,6 +269,11 @@ int Run(int argc, char** argv) {
   follower.CountDuplicateDecisionsIn(&(*duplicates)->ForTopic(kDecisionsTopic));
   if (Status s = follower.Start(std::chrono::seconds(30)); !s.ok()) {
     return fail("cannot read the claim topics", s);
+  }
+  // Before serving: every call other replicas answered is known here, so that a retry landing
+  // here is answered from the log (README, "Idempotency across replicas").
+  if (Status s = follower.CatchUp(flags->Duration("catch-up-timeout")); !s.ok()) {
+    return fail("cannot catch up with the log before serving", s);
   }
   std::atomic<bool> stop_follower{false};
   std::thread follower_thread([&] {
