@@ -72,21 +72,24 @@ V AwaitCallback(std::chrono::steady_clock::time_point deadline, const std::strin
 }
 
 // Commits the mutations of concurrent calls together, in a pipeline of two stages. A writer
-// thread takes every mutation waiting and records them pending in one synced store write, then
-// hands the group to publishers, which put a group's events in flight together (one Kafka round
-// trip for the lot), write the done records and state of the acknowledged events in one store
-// write without fsync, and answer. Per mutation the order is that of a lone call: pending
-// durable before its event is published; done and state written (in the process's hands) after
-// Kafka has the event and before the answer.
+// thread takes every mutation waiting and records them pending in one store write, then hands
+// the group to publishers, which put a group's events in flight together (one Kafka round trip
+// for the lot), write the done records and state of the acknowledged events in one store write,
+// and answer. Per mutation the order is that of a lone call: pending recorded before its event
+// is published; done and state written after Kafka has the event and before the answer.
 //
-// Why the done write needs no fsync: it is made durable by the next synced write (the writer's
-// next group: RocksDB syncs its whole log), so only a machine crash in between can lose it.
-// What it holds is then recovered from elsewhere: the state is what ClaimFollower rebuilds from
-// intake.events.v1, and the record reverts to pending with the event's bytes, so a retry with
-// the same key republishes those identical bytes (consumers refuse a claim or enrollment they
-// already hold) and gets the same answer. That is the outcome of a crash between Kafka's
-// acknowledgement and any done write, which no fsync can close; the fsync bought nothing more
-// and cost a disk wait per call.
+// Neither write waits for fsync. Kafka (acks=all) is what makes a call durable; the store is
+// this replica's copy of what the log holds: every event carries its call (IntakeCall: key,
+// request MAC, answer), ClaimFollower turns each into a done record and rebuilds the state, and a
+// replica reads the log to its end before it serves (ClaimFollower::CatchUp). Both writes are in
+// RocksDB's log in the process's hands at once, so a killed process loses nothing. A machine
+// crash may lose the latest of them; then, for a call whose record was lost:
+//   - its event never reached Kafka: the caller had no answer, and a retry publishes anew;
+//   - its event reached Kafka (answered or not): the restarted replica learns the call while it
+//     catches up, and a retry gets the same answer and publishes nothing.
+// Syncing the pending write would only have made the retry in the second case republish the
+// same bytes rather than answer from the log. It cost a disk flush per group: about a third of
+// a call's CPU on our VMs, and most of its latency.
 //
 // Outcomes: OK once the event is acknowledged and the record done; the store's error when the
 // pending record could not be written (nothing recorded); `publish_failure(status, budget)` when
@@ -113,10 +116,10 @@ class Committer {
   // CommitAsync, waiting for the outcome, but not past `deadline`: DEADLINE_EXCEEDED then.
   Status Commit(std::shared_ptr<Mutation> mutation, std::chrono::steady_clock::time_point deadline);
 
-  // Synced store writes (pending records), unsynced ones (done records), and mutations
-  // committed, so far (for tests and benchmarks).
-  uint64_t synced_writes() const;
-  uint64_t unsynced_writes() const;
+  // Store writes of pending records, of done records, and mutations committed, so far (for
+  // tests and benchmarks).
+  uint64_t pending_writes() const;
+  uint64_t done_writes() const;
   uint64_t mutations() const;
 
  private:
@@ -143,8 +146,8 @@ class Committer {
   std::deque<Group> to_publish_;
   bool stop_ = false;
   bool writer_done_ = false;
-  uint64_t synced_writes_ = 0;
-  uint64_t unsynced_writes_ = 0;
+  uint64_t pending_writes_ = 0;
+  uint64_t done_writes_ = 0;
   uint64_t mutations_ = 0;
   std::thread writer_;
   std::vector<std::thread> publishers_;

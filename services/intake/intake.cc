@@ -446,7 +446,8 @@ std::unique_ptr<StagedEnrollments> Intake::StageEnrollments(
     staged->events.push_back(std::move(p->event));
     staged->states.push_back(std::move(p->state));
   }
-  if (Status s = store_.Write(pending); !s.ok()) {
+  // Without fsync, as the Committer's pending records (committer.h says why that is safe).
+  if (Status s = store_.Write(pending, store::Durability::kNoSync); !s.ok()) {
     answer_all(staged->index, s);
     staged->index.clear();
   }
@@ -469,8 +470,7 @@ void Intake::PublishStaged(StagedEnrollments& staged) {
       done.Put(kIdempotencyCf, staged.record_keys[k], staged.records[k].SerializeAsString());
       staged.out[i] = ParseAs<api::EnrollMemberResponse>(staged.records[k].response(), "response");
     }
-    // Without fsync, as the Committer's done records (committer.h says why that is safe): the
-    // next window's synced pending write makes them durable.
+    // Without fsync, as the Committer's done records (committer.h says why that is safe).
     if (Status s = store_.Write(done, store::Durability::kNoSync); !s.ok()) {
       // Acknowledged but not marked done: the records stay pending, and a retry publishes the
       // same events again (the same ids), so the caller may retry.
