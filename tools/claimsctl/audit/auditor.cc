@@ -410,6 +410,59 @@ uint32_t Fnv1a(std::string_view s) {
   return h;
 }
 
+// The shard of `shards` that audits the member (or payment key) `key`.
+int ShardOf(std::string_view key, int shards) {
+  return shards == 1 ? 0 : static_cast<int>(Fnv1a(key) % static_cast<uint32_t>(shards));
+}
+
+// A record's route: the one shard that reads it, or kAnyShard when a scan of its envelope cannot
+// tell (then every shard reads it and decides as AuditShard does).
+constexpr uint8_t kAnyShard = std::numeric_limits<uint8_t>::max();
+
+// The member id, event id and sequence of an envelope, from a scan of its framing: the last
+// occurrence of each, as protobuf keeps. False when the framing is broken.
+bool ScanEnvelope(std::string_view envelope, std::string_view& member, std::string_view& event_id,
+                  uint64_t& sequence) {
+  wire::Reader reader(envelope);
+  wire::Field f;
+  while (reader.Next(f)) {
+    if (f.type == wire::WireType::kLengthDelimited) {
+      if (f.number == ev::Envelope::kMemberIdFieldNumber) member = f.bytes;
+      if (f.number == ev::Envelope::kEventIdFieldNumber) event_id = f.bytes;
+    } else if (f.type == wire::WireType::kVarint &&
+               f.number == ev::Envelope::kSequenceFieldNumber) {
+      sequence = f.varint;
+    }
+  }
+  return reader.ok();
+}
+
+// The route of `record` among `shards` in `pass` (1: outputs and payment events, 2: inputs),
+// found once by the thread that reads the file for all of them, so that a shard neither scans nor
+// walks the records of the others. An output goes where AuditShard::IndexOutput routes it; a
+// payment event or an input where the scan of its envelope routes it when that agrees with its
+// record key (see AuditShard::SurelyNotMine); a record the pass does not audit only to shard 0,
+// which counts every record.
+uint8_t RouteOf(const RecordView& record, int shards, int pass) {
+  const bool intake = record.topic == kIntake;
+  if (intake != (pass == 2)) return 0;
+  const bool payment = !intake && record.topic == kPayments;
+  if (!intake && !payment && record.topic != kDecisions) return 0;
+  std::string_view member, event_id;
+  uint64_t sequence = 0;
+  const bool scanned = ScanEnvelope(record.envelope, member, event_id, sequence);
+  if (!intake && !payment) {
+    const bool readable = scanned && !member.empty() && sequence > 0;
+    return static_cast<uint8_t>(ShardOf(readable ? member : record.key, shards));
+  }
+  if (!scanned) return kAnyShard;
+  const std::string_view key = intake         ? (member.empty() ? record.key : member)
+                               : sequence > 0 ? member
+                                              : event_id;
+  const int shard = ShardOf(key, shards);
+  return shard == ShardOf(record.key, shards) ? static_cast<uint8_t>(shard) : kAnyShard;
+}
+
 // ---- Where a shard reads its records: its own reader, or a read shared with other shards ----
 
 // The records of the file for one shard, one pass after another.
@@ -422,6 +475,8 @@ class RecordSource {
   virtual Result<bool> Next(RecordView& record) = 0;
   // The byte position just past the record Next gave last.
   virtual uint64_t position() const = 0;
+  // The route (RouteOf) of the record Next gave last, kAnyShard when not known.
+  virtual uint8_t route() const { return kAnyShard; }
 };
 
 // A single shard: it reads the file itself, hashing it in the first pass.
@@ -452,7 +507,8 @@ class SharedPasses {
   struct Chunk;
 
  public:
-  explicit SharedPasses(int shards) : next_(static_cast<size_t>(shards), 0), active_(shards) {}
+  explicit SharedPasses(int shards)
+      : shards_(shards), next_(static_cast<size_t>(shards), 0), active_(shards) {}
 
   // Reads both passes with `reader` (a reader of its own) for the shards; returns the file's
   // SHA-256 once the first pass is through, or the error that broke it (which the shards also
@@ -468,7 +524,7 @@ class SharedPasses {
         Result<bool> next = reader.Next(record);
         if (!next.ok()) return Fail(next.status(), std::move(chunk));
         if (!*next) break;
-        if (!Append(chunk, record, reader.position())) {
+        if (!Append(chunk, record, reader.position(), RouteOf(record, shards_, pass))) {
           return Unavailable("every shard of the audit stopped");
         }
       }
@@ -484,11 +540,13 @@ class SharedPasses {
     return sha256;
   }
 
-  // One shard's walk through the chunks. It leaves (letting the loader go on without it) when
-  // destroyed or on Leave.
+  // One shard's walk through the chunks: shard 0 gets every record, any other only those routed
+  // to it or to any shard. It leaves (letting the loader go on without it) when destroyed or on
+  // Leave.
   class Cursor final : public RecordSource {
    public:
-    Cursor(SharedPasses& passes, int shard) : passes_(passes), shard_(static_cast<size_t>(shard)) {}
+    Cursor(SharedPasses& passes, int shard)
+        : passes_(passes), shard_(static_cast<uint8_t>(shard)) {}
     ~Cursor() override { Leave(); }
     Cursor(const Cursor&) = delete;
     Cursor& operator=(const Cursor&) = delete;
@@ -496,22 +554,27 @@ class SharedPasses {
     // The previous pass was read to its end (a shard stops early only with an error).
     Status StartPass() override { return Status::Ok(); }
     Result<bool> Next(RecordView& record) override {
-      while (chunk_ == nullptr || index_ == chunk_->records.size()) {
-        if (chunk_ != nullptr && !chunk_->error.ok()) return chunk_->error;
-        if (chunk_ != nullptr && chunk_->pass_end && !past_end_) {
-          past_end_ = true;
-          return false;
+      while (true) {
+        while (chunk_ == nullptr || index_ == chunk_->records.size()) {
+          if (chunk_ != nullptr && !chunk_->error.ok()) return chunk_->error;
+          if (chunk_ != nullptr && chunk_->pass_end && !past_end_) {
+            past_end_ = true;
+            return false;
+          }
+          chunk_ = passes_.Advance(shard_, chunk_ != nullptr);
+          index_ = 0;
+          past_end_ = false;
         }
-        chunk_ = passes_.Advance(shard_, chunk_ != nullptr);
-        index_ = 0;
-        past_end_ = false;
+        const size_t i = index_++;
+        route_ = chunk_->routes[i];
+        if (shard_ != 0 && route_ != kAnyShard && route_ != shard_) continue;
+        record = chunk_->records[i];
+        position_ = chunk_->ends[i];
+        return true;
       }
-      record = chunk_->records[index_];
-      position_ = chunk_->ends[index_];
-      ++index_;
-      return true;
     }
     uint64_t position() const override { return position_; }
+    uint8_t route() const override { return route_; }
     void Leave() {
       if (left_) return;
       left_ = true;
@@ -521,12 +584,13 @@ class SharedPasses {
 
    private:
     SharedPasses& passes_;
-    size_t shard_;
+    uint8_t shard_;
     const SharedPasses::Chunk* chunk_ = nullptr;
     size_t index_ = 0;
     bool past_end_ = false;
     bool left_ = false;
     uint64_t position_ = 0;
+    uint8_t route_ = kAnyShard;
   };
 
  private:
@@ -538,13 +602,15 @@ class SharedPasses {
     size_t used = 0;
     std::vector<RecordView> records;
     std::vector<uint64_t> ends;
+    std::vector<uint8_t> routes;  // RouteOf each record
     bool pass_end = false;
     Status error;
   };
 
   // Copies `record` (the span of its fields' bytes) into `chunk`, publishing it first when full.
   // False when every shard has left.
-  bool Append(std::unique_ptr<Chunk>& chunk, const RecordView& record, uint64_t end) {
+  bool Append(std::unique_ptr<Chunk>& chunk, const RecordView& record, uint64_t end,
+              uint8_t route) {
     const char* low = record.topic.data();
     const char* high = record.topic.data() + record.topic.size();
     for (std::string_view v : {record.key, record.envelope}) {
@@ -575,6 +641,7 @@ class SharedPasses {
     copy.key = moved(record.key);
     copy.envelope = moved(record.envelope);
     chunk->ends.push_back(end);
+    chunk->routes.push_back(route);
     return true;
   }
 
@@ -602,6 +669,7 @@ class SharedPasses {
     chunk->used = 0;
     chunk->records.clear();
     chunk->ends.clear();
+    chunk->routes.clear();
     chunk->pass_end = false;
     chunk->error = Status::Ok();
     return chunk;
@@ -659,6 +727,7 @@ class SharedPasses {
 
   static constexpr uint64_t kLeft = std::numeric_limits<uint64_t>::max();
 
+  const int shards_;
   std::mutex mutex_;
   std::condition_variable data_;               // a chunk was published
   std::condition_variable room_;               // a chunk was recycled, or a shard left
@@ -720,8 +789,13 @@ class AuditShard {
   }
 
   // Every event of a member (and every payment event of one key) goes to one shard.
-  bool Mine(std::string_view key) const {
-    return shards_ == 1 || static_cast<int>(Fnv1a(key) % static_cast<uint32_t>(shards_)) == shard_;
+  bool Mine(std::string_view key) const { return ShardOf(key, shards_) == shard_; }
+
+  // False when the reader routed the record Next gave last (RouteOf) to another shard; true when
+  // it routed it here (SurelyNotMine would be false) or did not route it.
+  bool MaybeMine() const {
+    const uint8_t route = source_.route();
+    return route == kAnyShard || route == shard_;
   }
 
   // True when the record surely belongs to another shard, found from a scan of its envelope's
@@ -735,18 +809,7 @@ class AuditShard {
     if (shards_ == 1) return false;
     std::string_view member, event_id;
     uint64_t sequence = 0;
-    wire::Reader reader(record.envelope);
-    wire::Field f;
-    while (reader.Next(f)) {
-      if (f.type == wire::WireType::kLengthDelimited) {
-        if (f.number == ev::Envelope::kMemberIdFieldNumber) member = f.bytes;
-        if (f.number == ev::Envelope::kEventIdFieldNumber) event_id = f.bytes;
-      } else if (f.type == wire::WireType::kVarint &&
-                 f.number == ev::Envelope::kSequenceFieldNumber) {
-        sequence = f.varint;
-      }
-    }
-    if (!reader.ok()) return false;
+    if (!ScanEnvelope(record.envelope, member, event_id, sequence)) return false;
     const std::string_view key = route(member, sequence, event_id, record.key);
     if (key == record.key) return !Mine(key);
     return !Mine(key) && !Mine(record.key);
@@ -768,6 +831,7 @@ class AuditShard {
       if (!*next) break;
       Progress(1, ++n);
       if (shard_ == 0) CountRecord(record);
+      if (!MaybeMine()) continue;
       if (record.topic == kDecisions) {
         IndexOutput(record);
       } else if (record.topic == kPayments) {
@@ -941,7 +1005,8 @@ class AuditShard {
   }
 
   Status CollectPayment(const RecordView& record) {
-    if (SurelyNotMine(record,
+    if (source_.route() == kAnyShard &&
+        SurelyNotMine(record,
                       [](std::string_view member, uint64_t sequence, std::string_view event_id,
                          std::string_view) { return sequence > 0 ? member : event_id; })) {
       return Status::Ok();
@@ -1131,9 +1196,10 @@ class AuditShard {
       if (!next.ok()) return next.status();
       if (!*next) break;
       Progress(2, ++n);
-      if (record.topic != kIntake) continue;
+      if (record.topic != kIntake || !MaybeMine()) continue;
       // As AuditFold::Read routes an input: by the envelope's member, else by the record key.
-      if (SurelyNotMine(record,
+      if (source_.route() == kAnyShard &&
+          SurelyNotMine(record,
                         [](std::string_view member, uint64_t, std::string_view,
                            std::string_view key) { return member.empty() ? key : member; })) {
         continue;

@@ -82,9 +82,10 @@ struct AuditOptions {
   bool allow_unpaid = false;
   // Members (and payment events, by the key their repeats are recognised by) are split among
   // this many threads; with more than one, another thread reads the file once per pass for all
-  // of them (splitting it into records, and hashing it in the first pass). 1 to 16. The result is
-  // the same for any number, byte for byte: divergences are listed in (topic, partition, offset,
-  // claim, field) order, and max_divergences keeps the first ones in that order.
+  // of them (splitting it into records, routing each to its thread, and hashing it in the first
+  // pass). 1 to 16. The result is the same for any number, byte for byte: divergences are listed
+  // in (topic, partition, offset, claim, field) order, and max_divergences keeps the first ones
+  // in that order.
   int threads = 1;
 };
 
