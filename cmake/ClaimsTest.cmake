@@ -17,6 +17,10 @@ function(claims_add_test)
   if(T_LABEL STREQUAL "unit")
     add_dependencies(unit_tests ${T_NAME})
   endif()
-  gtest_discover_tests(${T_NAME} PROPERTIES LABELS ${T_LABEL} TIMEOUT ${T_TIMEOUT}
+  # COST: ctest -jN starts the tests allowed the longest first (until it has timings of its own in
+  # Testing/Temporary/CTestCostData.txt), so that a long e2e test does not start last and run
+  # alone at the end.
+  gtest_discover_tests(${T_NAME}
+                       PROPERTIES LABELS ${T_LABEL} TIMEOUT ${T_TIMEOUT} COST ${T_TIMEOUT}
                        DISCOVERY_TIMEOUT 60)
 endfunction()
