@@ -19,8 +19,15 @@ function(claims_add_test)
   endif()
   # COST: ctest -jN starts the tests allowed the longest first (until it has timings of its own in
   # Testing/Temporary/CTestCostData.txt), so that a long e2e test does not start last and run
-  # alone at the end.
+  # alone at the end. PROCESSORS: an e2e test runs several processes (services, dev broker) and
+  # its timing matters, so it takes 2 of ctest's N slots: at -j4 at most two run at once, while
+  # unit and integration tests, which mostly wait on the broker and the disk, fill the rest.
+  set(slots 1)
+  if(T_LABEL STREQUAL "e2e")
+    set(slots 2)
+  endif()
   gtest_discover_tests(${T_NAME}
                        PROPERTIES LABELS ${T_LABEL} TIMEOUT ${T_TIMEOUT} COST ${T_TIMEOUT}
+                                  PROCESSORS ${slots}
                        DISCOVERY_TIMEOUT 60)
 endfunction()

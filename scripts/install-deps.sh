@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config ccache git
+  build-essential cmake ninja-build pkg-config ccache git lld
   libssl-dev zlib1g-dev
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev
   librdkafka-dev librocksdb-dev
