@@ -162,6 +162,12 @@ ev::Envelope Intake::NewEvent(const std::string& partner, const std::string& met
 
 namespace {
 
+// The waiting form of a call that answers through a reply (Intake::SubmitClaim says how).
+template <typename Response, typename Start>
+Result<Response> Wait(Deadline deadline, Start start) {
+  return AwaitCallback<Result<Response>>(deadline, kCommitTooLate, std::move(start));
+}
+
 // Parses the serialized response handed to the returned callback before `reply` gets it.
 template <typename Response>
 std::function<void(Result<std::string>)> ParsedReply(Intake::Reply<Response> reply) {
@@ -511,10 +517,8 @@ void Intake::Terminate(const std::string& partner, const api::TerminateMemberReq
 Result<api::TerminateMemberResponse> Intake::Terminate(const std::string& partner,
                                                        const api::TerminateMemberRequest& request,
                                                        Deadline deadline) {
-  return AwaitCallback<Result<api::TerminateMemberResponse>>(
-      deadline, kCommitTooLate, [&](Reply<api::TerminateMemberResponse> reply) {
-        Terminate(partner, request, deadline, std::move(reply));
-      });
+  return Wait<api::TerminateMemberResponse>(
+      deadline, [&](auto reply) { Terminate(partner, request, deadline, std::move(reply)); });
 }
 
 void Intake::SubmitClaim(const std::string& partner, const api::SubmitClaimRequest& request,
@@ -578,10 +582,8 @@ void Intake::SubmitClaim(const std::string& partner, const api::SubmitClaimReque
 Result<api::SubmitClaimResponse> Intake::SubmitClaim(const std::string& partner,
                                                      const api::SubmitClaimRequest& request,
                                                      Deadline deadline) {
-  return AwaitCallback<Result<api::SubmitClaimResponse>>(
-      deadline, kCommitTooLate, [&](Reply<api::SubmitClaimResponse> reply) {
-        SubmitClaim(partner, request, deadline, std::move(reply));
-      });
+  return Wait<api::SubmitClaimResponse>(
+      deadline, [&](auto reply) { SubmitClaim(partner, request, deadline, std::move(reply)); });
 }
 
 void Intake::Appeal(const std::string& partner, const api::AppealClaimRequest& request,
@@ -616,10 +618,8 @@ void Intake::Appeal(const std::string& partner, const api::AppealClaimRequest& r
 Result<api::AppealClaimResponse> Intake::Appeal(const std::string& partner,
                                                 const api::AppealClaimRequest& request,
                                                 Deadline deadline) {
-  return AwaitCallback<Result<api::AppealClaimResponse>>(
-      deadline, kCommitTooLate, [&](Reply<api::AppealClaimResponse> reply) {
-        Appeal(partner, request, deadline, std::move(reply));
-      });
+  return Wait<api::AppealClaimResponse>(
+      deadline, [&](auto reply) { Appeal(partner, request, deadline, std::move(reply)); });
 }
 
 Result<api::Claim> Intake::GetClaim(const std::string& partner,
