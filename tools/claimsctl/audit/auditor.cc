@@ -415,6 +415,18 @@ int ShardOf(std::string_view key, int shards) {
   return shards == 1 ? 0 : static_cast<int>(Fnv1a(key) % static_cast<uint32_t>(shards));
 }
 
+// The key a payment event is routed by: the key its repeats are recognised by.
+std::string_view PaymentRouteKey(std::string_view member, uint64_t sequence,
+                                 std::string_view event_id) {
+  return sequence > 0 ? member : event_id;
+}
+
+// The key an input is routed by, as AuditFold::Read routes it: its envelope's member, else the
+// record key.
+std::string_view InputRouteKey(std::string_view member, std::string_view record_key) {
+  return member.empty() ? record_key : member;
+}
+
 // A record's route: the one shard that reads it, or kAnyShard when a scan of its envelope cannot
 // tell (then every shard reads it and decides as AuditShard does).
 constexpr uint8_t kAnyShard = std::numeric_limits<uint8_t>::max();
@@ -456,9 +468,8 @@ uint8_t RouteOf(const RecordView& record, int shards, int pass) {
     return static_cast<uint8_t>(ShardOf(readable ? member : record.key, shards));
   }
   if (!scanned) return kAnyShard;
-  const std::string_view key = intake         ? (member.empty() ? record.key : member)
-                               : sequence > 0 ? member
-                                              : event_id;
+  const std::string_view key =
+      intake ? InputRouteKey(member, record.key) : PaymentRouteKey(member, sequence, event_id);
   const int shard = ShardOf(key, shards);
   return shard == ShardOf(record.key, shards) ? static_cast<uint8_t>(shard) : kAnyShard;
 }
@@ -1006,9 +1017,9 @@ class AuditShard {
 
   Status CollectPayment(const RecordView& record) {
     if (source_.route() == kAnyShard &&
-        SurelyNotMine(record,
-                      [](std::string_view member, uint64_t sequence, std::string_view event_id,
-                         std::string_view) { return sequence > 0 ? member : event_id; })) {
+        SurelyNotMine(
+            record, [](std::string_view member, uint64_t sequence, std::string_view event_id,
+                       std::string_view) { return PaymentRouteKey(member, sequence, event_id); })) {
       return Status::Ok();
     }
     EnvelopeView e;
@@ -1024,7 +1035,7 @@ class AuditShard {
       e = ViewOf(envelope_);
     }
     // Routed by the key repeats are recognised by.
-    if (!Mine(e.sequence > 0 ? e.member_id : e.event_id)) return Status::Ok();
+    if (!Mine(PaymentRouteKey(e.member_id, e.sequence, e.event_id))) return Status::Ok();
     Result<bool> first = FirstPayment(record, e);
     if (!first.ok()) return first.status();
     if (!*first) return Status::Ok();
@@ -1199,9 +1210,8 @@ class AuditShard {
       if (record.topic != kIntake || !MaybeMine()) continue;
       // As AuditFold::Read routes an input: by the envelope's member, else by the record key.
       if (source_.route() == kAnyShard &&
-          SurelyNotMine(record,
-                        [](std::string_view member, uint64_t, std::string_view,
-                           std::string_view key) { return member.empty() ? key : member; })) {
+          SurelyNotMine(record, [](std::string_view member, uint64_t, std::string_view,
+                                   std::string_view key) { return InputRouteKey(member, key); })) {
         continue;
       }
       fold_.Read(record, in);
