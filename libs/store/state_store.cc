@@ -10,8 +10,11 @@
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <utility>
 
 #include "libs/store/fault_file_system.h"
@@ -128,6 +131,12 @@ struct StateStore::Impl {
   // Every open column family by name, kOffsetsColumnFamily included. Fixed after Open.
   std::map<std::string, rocksdb::ColumnFamilyHandle*, std::less<>> handles;
   rocksdb::ColumnFamilyHandle* offsets = nullptr;
+  // The first write RocksDB failed, returned for every later write. RocksDB keeps a failed log
+  // file in use after an unsynced write failed, and writing to it again aborts the process
+  // (Debian's build keeps RocksDB's assertions), so nothing more is written until reopened.
+  std::atomic<bool> write_failed{false};
+  std::mutex failed_mu;
+  std::optional<Status> failed_write;  // under failed_mu
 
   Status CheckOpen() const {
     if (db == nullptr) return FailedPrecondition("store '" + path + "' is closed");
@@ -278,7 +287,17 @@ Status StateStore::Write(const WriteBatch& batch, Durability durability) {
   }
   rocksdb::WriteOptions options = impl_->write_options;
   if (durability == Durability::kNoSync) options.sync = false;
-  return FromRocks(impl_->db->Write(options, &rocks_batch), impl_->path);
+  if (impl_->write_failed.load(std::memory_order_acquire)) {
+    std::lock_guard<std::mutex> lock(impl_->failed_mu);
+    return *impl_->failed_write;
+  }
+  Status written = FromRocks(impl_->db->Write(options, &rocks_batch), impl_->path);
+  if (!written.ok()) {
+    std::lock_guard<std::mutex> lock(impl_->failed_mu);
+    if (!impl_->failed_write.has_value()) impl_->failed_write = written;
+    impl_->write_failed.store(true, std::memory_order_release);
+  }
+  return written;
 }
 
 Result<std::optional<std::string>> StateStore::Get(std::string_view cf,

@@ -155,6 +155,8 @@ class StateStore {
   // invalid offset is kInvalidArgument and nothing is written. An empty batch is Ok.
   // kSync follows StoreOptions::sync_writes; kNoSync never waits for the fsync (for batches that
   // can be recomputed, e.g. a silent fold: a machine crash may lose them, never tear them).
+  // Once RocksDB failed a write (a full disk, an I/O error), every later write returns that
+  // error without writing anything, until the store is reopened; reads go on.
   Status Write(const WriteBatch& batch, Durability durability = Durability::kSync);
 
   // The value of `key` in `cf`, or nullopt when absent. Unknown cf is kInvalidArgument.

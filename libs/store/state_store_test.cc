@@ -492,6 +492,42 @@ TEST(StateStoreTest, ReportsDiskFullAndKeepsPreviousState) {
   EXPECT_TRUE(store->Write(after).ok());
 }
 
+TEST(StateStoreTest, AfterAFailedUnsyncedWriteRefusesWritesUntilReopened) {
+  TempDir dir;
+  auto faults = std::make_shared<DiskFaults>();
+  StoreOptions options = TestOptions();
+  options.test_disk_faults = faults;
+  {
+    auto store = MustOpen(dir.Data(), options);
+    ASSERT_NE(store, nullptr);
+    WriteBatch before;
+    before.Put("members", "m1", "before");
+    ASSERT_TRUE(store->Write(before, Durability::kNoSync).ok());
+    faults->SetDiskFull(true);
+    WriteBatch during;
+    during.Put("members", "m2", "during");
+    const Status failed = store->Write(during, Durability::kNoSync);
+    EXPECT_EQ(failed.code(), StatusCode::kResourceExhausted) << failed.ToString();
+    // With space again, the store still refuses (and does not abort, as RocksDB would when
+    // written to again), with the first error, and keeps serving reads.
+    faults->SetDiskFull(false);
+    for (Durability d : {Durability::kNoSync, Durability::kSync}) {
+      const Status again = store->Write(during, d);
+      EXPECT_EQ(again.code(), StatusCode::kResourceExhausted) << again.ToString();
+      EXPECT_EQ(again.message(), failed.message());
+    }
+    EXPECT_EQ(MustGet(*store, "members", "m1"), "before");
+    (void)store->Close();
+  }
+  auto store = MustOpen(dir.Data(), options);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(MustGet(*store, "members", "m1"), "before");
+  WriteBatch after;
+  after.Put("members", "m3", "after");
+  EXPECT_TRUE(store->Write(after, Durability::kNoSync).ok());
+  EXPECT_EQ(MustGet(*store, "members", "m3"), "after");
+}
+
 TEST(StateStoreTest, ReportsDiskFullWhenCreatingStore) {
   TempDir dir;
   StoreOptions options = TestOptions();
