@@ -11,7 +11,6 @@ Committer::Committer(store::StateStore& store, events::EventLog& log,
       log_(log),
       publish_failure_(std::move(publish_failure)),
       max_group_(std::max<size_t>(max_group, 1)) {
-  writer_ = std::thread([this] { Write(); });
   for (int i = 0; i < std::max(publishers, 1); ++i) {
     publishers_.emplace_back([this] { Publish(); });
   }
@@ -22,9 +21,8 @@ Committer::~Committer() {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
   }
-  writer_wake_.notify_one();
-  writer_.join();  // once everything handed over is recorded (or refused)
-  for (std::thread& t : publishers_) t.join();  // once everything recorded is through
+  publisher_wake_.notify_all();
+  for (std::thread& t : publishers_) t.join();  // once everything handed over is through
 }
 
 void Committer::CommitAsync(std::shared_ptr<Mutation> mutation,
@@ -37,7 +35,7 @@ void Committer::CommitAsync(std::shared_ptr<Mutation> mutation,
     std::lock_guard<std::mutex> lock(mu_);
     queue_.push_back(std::move(ticket));
   }
-  writer_wake_.notify_one();
+  publisher_wake_.notify_one();
 }
 
 Status Committer::Commit(std::shared_ptr<Mutation> mutation,
@@ -74,72 +72,67 @@ void Committer::Finish(const std::vector<std::shared_ptr<Ticket>>& tickets) {
   }
 }
 
-void Committer::Write() {
+namespace {
+
+// The record of `m` pending, with the bytes of its event `event`.
+std::string PendingRecord(const Mutation& m, const mutualaid::events::v1::Envelope& event) {
+  mutualaid::intake::v1::storage::IdempotencyRecord record = m.record;
+  record.set_done(false);
+  record.set_event(event.SerializeAsString());
+  return record.SerializeAsString();
+}
+
+}  // namespace
+
+void Committer::Publish() {
   for (;;) {
-    Group fresh;
+    Group group;
     std::vector<std::shared_ptr<Ticket>> finished;
+    bool probe = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      writer_wake_.wait(lock, [&] { return !queue_.empty() || stop_; });
-      if (queue_.empty()) {
-        writer_done_ = true;  // stopping, and nothing is left to record
-        publisher_wake_.notify_all();
-        return;
-      }
+      publisher_wake_.wait(lock, [&] { return !queue_.empty() || stop_; });
+      if (queue_.empty()) return;  // stopping, and everything handed over is taken
+      // Everything waiting: one round trip for the lot.
       const auto now = std::chrono::steady_clock::now();
-      while (!queue_.empty() && fresh.size() < max_group_) {
+      while (!queue_.empty() && group.size() < max_group_) {
         std::shared_ptr<Ticket> ticket = std::move(queue_.front());
         queue_.pop_front();
         if (now >= ticket->deadline) {
           ticket->status = Status(StatusCode::kDeadlineExceeded, kCommitTooLate);  // nothing done
           finished.push_back(std::move(ticket));
         } else {
-          fresh.push_back(std::move(ticket));
+          group.push_back(std::move(ticket));
         }
       }
+      probe = store_failing_;
     }
-
-    // One write (without fsync: see the class comment) for the new group's pending records.
-    store::WriteBatch batch;
-    for (const auto& ticket : fresh) {
-      const Mutation& m = *ticket->mutation;
-      if (!m.recorded) batch.Put(m.cf, m.record_key, m.record.SerializeAsString());
-    }
-    const Status written =
-        batch.empty() ? Status::Ok() : store_.Write(batch, store::Durability::kNoSync);
-
-    Group to_publish;
-    for (auto& ticket : fresh) {
-      if (written.ok() || ticket->mutation->recorded) {
-        to_publish.push_back(std::move(ticket));
-      } else {
-        ticket->status = written;  // nothing recorded, nothing published
-        finished.push_back(std::move(ticket));
-      }
-    }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!batch.empty()) ++pending_writes_;
-      if (!to_publish.empty()) to_publish_.push_back(std::move(to_publish));
-    }
-    publisher_wake_.notify_one();
     Finish(finished);
-  }
-}
+    if (group.empty()) continue;
 
-void Committer::Publish() {
-  for (;;) {
-    Group group;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      publisher_wake_.wait(lock, [&] { return !to_publish_.empty() || writer_done_; });
-      if (to_publish_.empty()) return;
-      // Everything the writer has recorded since: one round trip for the lot.
-      while (!to_publish_.empty() && group.size() < max_group_) {
-        for (auto& ticket : to_publish_.front()) group.push_back(std::move(ticket));
-        to_publish_.pop_front();
+    if (probe) {
+      // The last store write failed: record the group pending first, and publish nothing that
+      // cannot be recorded.
+      store::WriteBatch pending;
+      for (const auto& ticket : group) {
+        const Mutation& m = *ticket->mutation;
+        if (!m.recorded) pending.Put(m.cf, m.record_key, PendingRecord(m, m.event));
       }
+      const Status written =
+          pending.empty() ? Status::Ok() : store_.Write(pending, store::Durability::kNoSync);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!pending.empty()) ++pending_writes_;
+        store_failing_ = !written.ok();
+      }
+      if (!written.ok()) {
+        for (const auto& ticket : group) ticket->status = written;  // nothing published
+        Finish(group);
+        continue;
+      }
+      for (const auto& ticket : group) ticket->mutation->recorded = true;
     }
+
     std::vector<mutualaid::events::v1::Envelope> events;
     events.reserve(group.size());
     std::chrono::milliseconds budget{0};
@@ -149,28 +142,37 @@ void Committer::Publish() {
     }
     const std::vector<Status> outcomes = log_.AppendAll(events, budget);
 
-    // The done records and state of the acknowledged events, in one write without fsync (see
-    // the class comment for why that is safe).
+    // The outcome of every event, in one write without fsync (see the class comment for why
+    // that is safe): the done records and state of the acknowledged events, the pending records
+    // (with the event's bytes) of the others.
     store::WriteBatch batch;
-    std::vector<std::shared_ptr<Ticket>> acknowledged;
+    bool any_done = false;
+    bool any_pending = false;
     for (size_t i = 0; i < group.size(); ++i) {
       Mutation& m = *group[i]->mutation;
       if (!outcomes[i].ok()) {
         group[i]->status = publish_failure_(outcomes[i], m.budget);
+        if (!m.recorded) {
+          batch.Put(m.cf, m.record_key, PendingRecord(m, events[i]));
+          any_pending = true;
+        }
         continue;
       }
       m.record.set_done(true);
       m.record.clear_event();  // published: only the answer is needed from now on
       batch.Append(m.state);
       batch.Put(m.cf, m.record_key, m.record.SerializeAsString());
-      acknowledged.push_back(group[i]);
+      any_done = true;
     }
-    const Status written =
-        batch.empty() ? Status::Ok() : store_.Write(batch, store::Durability::kNoSync);
-    for (const auto& ticket : acknowledged) ticket->status = written;
     if (!batch.empty()) {
+      const Status written = store_.Write(batch, store::Durability::kNoSync);
+      for (size_t i = 0; i < group.size(); ++i) {
+        if (outcomes[i].ok()) group[i]->status = written;  // in Kafka, but maybe not recorded
+      }
       std::lock_guard<std::mutex> lock(mu_);
-      ++done_writes_;
+      if (any_done) ++done_writes_;
+      if (any_pending) ++pending_writes_;
+      store_failing_ = !written.ok();
     }
     Finish(group);
   }

@@ -24,11 +24,13 @@ namespace claims::intake {
 struct Mutation {
   std::string cf;          // of the idempotency record
   std::string record_key;  // partner \0 idempotency key
-  // As recorded while pending: with the event's bytes and the answer, done = false.
+  // The record without its done mark and without the event's bytes (the committer adds them when
+  // it records the mutation pending); as read from the store when `recorded`.
   mutualaid::intake::v1::storage::IdempotencyRecord record;
   mutualaid::events::v1::Envelope event;
   store::WriteBatch state;
-  // True when `record` is on disk already (an earlier attempt recorded it): only publish.
+  // True when `record` is on disk already, pending with the event's bytes (an earlier attempt
+  // recorded it): publish those bytes.
   bool recorded = false;
   // The longest this mutation's event may wait for Kafka.
   std::chrono::milliseconds budget{0};
@@ -71,31 +73,35 @@ V AwaitCallback(std::chrono::steady_clock::time_point deadline, const std::strin
   return std::move(*outcome->value);
 }
 
-// Commits the mutations of concurrent calls together, in a pipeline of two stages. A writer
-// thread takes every mutation waiting and records them pending in one store write, then hands
-// the group to publishers, which put a group's events in flight together (one Kafka round trip
-// for the lot), write the done records and state of the acknowledged events in one store write,
-// and answer. Per mutation the order is that of a lone call: pending recorded before its event
-// is published; done and state written after Kafka has the event and before the answer.
+// Commits the mutations of concurrent calls together. Publisher threads each take every mutation
+// waiting, put their events in flight together (one Kafka round trip for the lot), then record
+// the outcome in one store write without fsync, and answer:
+//   - an acknowledged event: its done record (the answer, without the event) and its state;
+//   - an event Kafka did not acknowledge: its record pending, with the event's bytes, so that a
+//     retry with the key publishes those very bytes.
+// A call is answered OK only once its event is acknowledged and its done record written.
 //
-// Neither write waits for fsync. Kafka (acks=all) is what makes a call durable; the store is
-// this replica's copy of what the log holds: every event carries its call (IntakeCall: key,
+// Nothing is written before publishing. Kafka (acks=all) is what makes a call durable; the store
+// is this replica's copy of what the log holds: every event carries its call (IntakeCall: key,
 // request MAC, answer), ClaimFollower turns each into a done record and rebuilds the state, and a
-// replica reads the log to its end before it serves (ClaimFollower::CatchUp). Both writes are in
-// RocksDB's log in the process's hands at once, so a killed process loses nothing. A machine
-// crash may lose the latest of them; then, for a call whose record was lost:
+// replica reads the log to its end before it serves (ClaimFollower::CatchUp). So if the process
+// or the machine dies with a call's record unwritten:
 //   - its event never reached Kafka: the caller had no answer, and a retry publishes anew;
 //   - its event reached Kafka (answered or not): the restarted replica learns the call while it
 //     catches up, and a retry gets the same answer and publishes nothing.
-// Syncing the pending write would only have made the retry in the second case republish the
-// same bytes rather than answer from the log. It cost a disk flush per group: about a third of
-// a call's CPU on our VMs, and most of its latency.
+// Recording every call pending before publishing would only change the second case for a retry
+// racing the catch-up: it would republish the same bytes rather than new ones under the same
+// event id, which consumers drop as a repeat either way. It would cost a memtable insert of the
+// whole event and a thread hand-over per group.
 //
-// Outcomes: OK once the event is acknowledged and the record done; the store's error when the
-// pending record could not be written (nothing recorded); `publish_failure(status, budget)` when
-// Kafka did not acknowledge the event (the record stays pending: a retry publishes the same
-// bytes); the store's error when the done record could not be written (the event is in Kafka,
-// the record stays pending). Thread-safe.
+// A store that cannot write: after a failed write, the committer records each group pending
+// before publishing it, as a probe, until a write succeeds. So a failing disk lets through at most
+// the groups in flight when it failed (published, answered with the store's error; the log and
+// ClaimFollower still make them known), and then refuses everything unpublished.
+//
+// Outcomes: OK once the event is acknowledged and the record done; `publish_failure(status,
+// budget)` when Kafka did not acknowledge the event; the store's error when the record could not
+// be written (before publishing, nothing was published). Thread-safe.
 class Committer {
  public:
   using PublishFailure = std::function<Status(const Status&, std::chrono::milliseconds)>;
@@ -108,7 +114,7 @@ class Committer {
 
   using Done = std::function<void(Status)>;
   // Hands `mutation` over; `done` is called once with its outcome, on a committer thread, with no
-  // lock held and after the mutation's key is released. A mutation the writer reaches after
+  // lock held and after the mutation's key is released. A mutation a publisher reaches after
   // `deadline` is dropped (DEADLINE_EXCEEDED); one begun goes on to the end. Either way a retry
   // with the same key is safe.
   void CommitAsync(std::shared_ptr<Mutation> mutation,
@@ -116,8 +122,8 @@ class Committer {
   // CommitAsync, waiting for the outcome, but not past `deadline`: DEADLINE_EXCEEDED then.
   Status Commit(std::shared_ptr<Mutation> mutation, std::chrono::steady_clock::time_point deadline);
 
-  // Store writes of pending records, of done records, and mutations committed, so far (for
-  // tests and benchmarks).
+  // Store writes that recorded mutations pending (publish failures, probes of a failing store),
+  // that recorded them done, and mutations committed, so far (for tests and benchmarks).
   uint64_t pending_writes() const;
   uint64_t done_writes() const;
   uint64_t mutations() const;
@@ -130,7 +136,6 @@ class Committer {
     Status status;
   };
   using Group = std::vector<std::shared_ptr<Ticket>>;
-  void Write();
   void Publish();
   // Answers `tickets`, whose status is set (under no lock).
   void Finish(const std::vector<std::shared_ptr<Ticket>>& tickets);
@@ -140,16 +145,13 @@ class Committer {
   PublishFailure publish_failure_;
   const size_t max_group_;
   mutable std::mutex mu_;
-  std::condition_variable writer_wake_;
   std::condition_variable publisher_wake_;
   std::deque<std::shared_ptr<Ticket>> queue_;  // handed over, not yet taken
-  std::deque<Group> to_publish_;
   bool stop_ = false;
-  bool writer_done_ = false;
+  bool store_failing_ = false;  // the last store write failed
   uint64_t pending_writes_ = 0;
   uint64_t done_writes_ = 0;
   uint64_t mutations_ = 0;
-  std::thread writer_;
   std::vector<std::thread> publishers_;
 };
 

@@ -224,7 +224,6 @@ Intake::Begun Intake::Begin(const std::string& partner, const std::string& metho
     storage::IdempotencyRecord& record = mutation->record;
     record.set_method(method);
     record.set_request_sha256(request_hash);
-    record.set_event(prepared->event.SerializeAsString());
     record.set_response(prepared->response);
     record.set_recorded_on(clock_.Today().ToString());
     mutation->event = std::move(prepared->event);
