@@ -454,11 +454,17 @@ TEST(StateStoreTest, ReportsGarbageTableFileAsDataLoss) {
   EXPECT_NE(store.status().message().find(dir.Data()), std::string::npos);
 }
 
+// TestOptions over a file system whose disk `faults` can fill.
+StoreOptions WithFaults(std::shared_ptr<DiskFaults> faults) {
+  StoreOptions options = TestOptions();
+  options.test_disk_faults = std::move(faults);
+  return options;
+}
+
 TEST(StateStoreTest, ReportsDiskFullAndKeepsPreviousState) {
   TempDir dir;
   auto faults = std::make_shared<DiskFaults>();
-  StoreOptions options = TestOptions();
-  options.test_disk_faults = faults;
+  const StoreOptions options = WithFaults(faults);
   {
     auto store = MustOpen(dir.Data(), options);
     ASSERT_NE(store, nullptr);
@@ -495,8 +501,7 @@ TEST(StateStoreTest, ReportsDiskFullAndKeepsPreviousState) {
 TEST(StateStoreTest, AfterAFailedUnsyncedWriteRefusesWritesUntilReopened) {
   TempDir dir;
   auto faults = std::make_shared<DiskFaults>();
-  StoreOptions options = TestOptions();
-  options.test_disk_faults = faults;
+  const StoreOptions options = WithFaults(faults);
   {
     auto store = MustOpen(dir.Data(), options);
     ASSERT_NE(store, nullptr);
