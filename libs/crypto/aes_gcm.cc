@@ -26,13 +26,19 @@ Status CheckSizes(std::string_view text, std::string_view aad) {
   return Status::Ok();
 }
 
+// Fetched once: EVP_aes_256_gcm() makes OpenSSL 3 look the implementation up again on every
+// initialisation, which cost about a third of sealing a 200-byte value.
+const EVP_CIPHER* Aes256Gcm() {
+  static EVP_CIPHER* const cipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  return cipher != nullptr ? cipher : EVP_aes_256_gcm();
+}
+
 // Starts an AES-256-GCM context with `key` and a 96-bit `nonce` and feeds it `aad`.
 Result<CipherCtx> Start(bool encrypt, const KeyMaterial& key, const GcmNonce& nonce,
                         std::string_view aad) {
   CipherCtx ctx(EVP_CIPHER_CTX_new());
   if (ctx == nullptr) return Internal("EVP_CIPHER_CTX_new failed");
-  if (EVP_CipherInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr, encrypt ? 1 : 0) !=
-          1 ||
+  if (EVP_CipherInit_ex(ctx.get(), Aes256Gcm(), nullptr, nullptr, nullptr, encrypt ? 1 : 0) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kGcmNonceSize, nullptr) != 1 ||
       EVP_CipherInit_ex(ctx.get(), nullptr, nullptr, key.bytes().data(), nonce.data(),
                         encrypt ? 1 : 0) != 1) {

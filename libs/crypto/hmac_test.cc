@@ -4,6 +4,8 @@
 
 #include <ostream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "libs/crypto/test_util.h"
 
@@ -25,6 +27,15 @@ class Rfc4231Test : public ::testing::TestWithParam<HmacCase> {};
 TEST_P(Rfc4231Test, MatchesThePublishedHmacSha256) {
   const HmacCase& c = GetParam();
   EXPECT_EQ(ToHex(AsBytes(HmacSha256(c.key, c.data))).substr(0, c.hex.size()), c.hex);
+}
+
+TEST_P(Rfc4231Test, AKeySetUpOnceGivesThePublishedHmacOnEveryCall) {
+  const HmacSha256Key key(GetParam().key);
+  for (int call = 0; call < 3; ++call) {  // the second and third reuse the first's context
+    EXPECT_EQ(ToHex(AsBytes(key.Mac(GetParam().data))).substr(0, GetParam().hex.size()),
+              GetParam().hex)
+        << "call " << call;
+  }
 }
 
 // RFC 4231 section 4, test cases 1-7 (HMAC-SHA-256 lines), plus the empty key.
@@ -64,6 +75,39 @@ TEST(MemberPseudonymTest, IsLowerCaseHexHmacOfTheNumber) {
   EXPECT_EQ(id, ToHex(AsBytes(HmacSha256(std::string(kKeySize, 'k'), kNumber))));
   ASSERT_EQ(id.size(), 64u);
   EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+}
+
+TEST(HmacSha256KeyTest, GivesEachMessageItsOwnMacWhenCalledFromManyThreadsAtOnce) {
+  const HmacSha256Key key(std::string(kKeySize, 'k'));
+  std::vector<std::string> messages;
+  for (int i = 0; i < 64; ++i) messages.push_back("message " + std::to_string(i));
+  std::vector<std::thread> threads;
+  std::vector<int> wrong(4, 0);
+  for (size_t t = 0; t < wrong.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 50; ++round) {
+        for (const std::string& m : messages) {
+          if (key.Mac(m) != HmacSha256(std::string(kKeySize, 'k'), m)) ++wrong[t];
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(wrong, std::vector<int>(4, 0));
+}
+
+TEST(HmacSha256KeyTest, StaysUsableAfterAMove) {
+  HmacSha256Key key("Jefe");
+  const HmacSha256Key moved = std::move(key);
+  EXPECT_EQ(ToHex(AsBytes(moved.Mac("what do ya want for nothing?"))),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+TEST(MemberPseudonymTest, IsTheSameUnderTheKeySetUpOnce) {
+  const HmacSha256Key once(std::string(kKeySize, 'k'));
+  EXPECT_EQ(MemberPseudonym(once, kNumber), MemberPseudonym(Key('k'), kNumber));
+  EXPECT_EQ(MemberPseudonym(once, "11010119880615000x"),
+            MemberPseudonym(Key('k'), "11010119880615000X"));
 }
 
 TEST(MemberPseudonymTest, IsDeterministicAcrossKeyCopies) {
