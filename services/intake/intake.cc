@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cassert>
 #include <map>
+#include <optional>
+#include <thread>
 
 #include "libs/crypto/sha256.h"
 #include "libs/domain/codec/event_codec.h"
@@ -68,6 +70,27 @@ void RecordCall(ev::Envelope& event, const std::string& partner, const std::stri
   call.set_idempotency_key(key);
   call.set_request_mac(request_mac);
   call.set_response(response);
+}
+
+// Records of a bulk window below this many are handled on the calling thread alone.
+constexpr size_t kMinRecordsToSplit = 64;
+
+// Runs `body(i)` for every i < n: the first half on this thread, the second on one more. The
+// per-record work of a bulk window (MACs, pseudonyms, validation, store reads, sealing,
+// serialising) is most of its CPU and independent from record to record, so two cores share
+// it. `body` must be safe to run on two threads at once for distinct i.
+template <typename Body>
+void ForEachOnTwoThreads(size_t n, const Body& body) {
+  if (n < kMinRecordsToSplit) {
+    for (size_t i = 0; i < n; ++i) body(i);
+    return;
+  }
+  const size_t half = n / 2;
+  std::thread second([&] {
+    for (size_t i = half; i < n; ++i) body(i);
+  });
+  for (size_t i = 0; i < half; ++i) body(i);
+  second.join();
 }
 
 Status KeyReused(const std::string& key, const std::string& method,
@@ -340,7 +363,14 @@ std::vector<Result<api::EnrollMemberResponse>> Intake::EnrollAll(
 std::unique_ptr<StagedEnrollments> Intake::StageEnrollments(
     const std::string& partner, const std::vector<api::EnrollMemberRequest>& requests,
     Deadline deadline) {
-  const std::string method = "EnrollMember";
+  std::unique_ptr<StagedEnrollments> staged = LockEnrollments(partner, requests, deadline);
+  StageLocked(partner, requests, *staged);
+  return staged;
+}
+
+std::unique_ptr<StagedEnrollments> Intake::LockEnrollments(
+    const std::string& partner, const std::vector<api::EnrollMemberRequest>& requests,
+    Deadline deadline) {
   auto staged = std::make_unique<StagedEnrollments>();
   std::vector<Result<api::EnrollMemberResponse>>& out = staged->out;
   out.reserve(requests.size());
@@ -351,8 +381,8 @@ std::unique_ptr<StagedEnrollments> Intake::StageEnrollments(
 
   // The records this window handles, one per key. A key repeated in the window, and a key whose
   // record is pending from an earlier attempt, are left to be enrolled alone.
-  std::vector<size_t> window;
-  std::vector<std::string> keys;
+  std::vector<size_t>& window = staged->window;
+  std::vector<std::string>& keys = staged->keys;
   std::set<std::string> seen;
   for (size_t i = 0; i < requests.size(); ++i) {
     if (Status s = KeyFormat(requests[i].idempotency_key()); !s.ok()) {
@@ -368,120 +398,179 @@ std::unique_ptr<StagedEnrollments> Intake::StageEnrollments(
     keys.push_back(std::move(record_key));
   }
   Result<std::chrono::milliseconds> budget = Budget(deadline);
-  if (!budget.ok()) {
-    answer_all(window, budget.status());
-    answer_all(staged->alone, budget.status());
+  Status refused = budget.ok() ? Status::Ok() : budget.status();
+  if (budget.ok() && !key_locks_.LockAll(keys, deadline)) refused = KeyBusy();
+  if (!refused.ok()) {
+    answer_all(window, refused);
+    answer_all(staged->alone, refused);
     staged->alone.clear();
+    window.clear();
+    keys.clear();
     return staged;
   }
   staged->budget = *budget;
-  if (!key_locks_.LockAll(keys, deadline)) {
-    answer_all(window, KeyBusy());
-    answer_all(staged->alone, KeyBusy());
-    staged->alone.clear();
-    return staged;
-  }
   staged->held = std::make_unique<HeldKeys>(key_locks_, keys);
+  return staged;
+}
 
-  // New records: validated, then their members' keys, then sealed and recorded pending.
-  std::vector<size_t> fresh;
-  std::vector<std::string> fresh_keys, fresh_hashes, members;
-  std::vector<ValidEnrollment> fresh_valid;
-  for (size_t w = 0; w < window.size(); ++w) {
+void Intake::StageLocked(const std::string& partner,
+                         const std::vector<api::EnrollMemberRequest>& requests,
+                         StagedEnrollments& staged) {
+  const std::string method = "EnrollMember";
+  const Date today = clock_.Today();
+  std::vector<Result<api::EnrollMemberResponse>>& out = staged.out;
+  const std::vector<size_t>& window = staged.window;
+  std::vector<std::string>& keys = staged.keys;
+  const std::chrono::milliseconds budget = staged.budget;
+
+  // Each record looked up, and a new one validated, record by record on two threads: a record
+  // answered at once (refused, repeated), one left alone, or a new one.
+  struct Looked {
+    enum class Kind { kAnswered, kAlone, kNew } kind = Kind::kAnswered;
+    std::string request_hash;
+    std::optional<ValidEnrollment> valid;
+    std::string member;
+  };
+  std::vector<Looked> looked(window.size());
+  ForEachOnTwoThreads(window.size(), [&](size_t w) {
     const size_t i = window[w];
     const api::EnrollMemberRequest& request = requests[i];
-    std::string request_hash = vault_.RequestMac(Deterministic(request));
+    Looked& l = looked[w];
+    l.request_hash = vault_.RequestMac(Deterministic(request));
     Result<std::optional<std::string>> found = store_.Get(kIdempotencyCf, keys[w]);
     if (!found.ok()) {
       out[i] = found.status();
-      continue;
+      return;
     }
     if (found->has_value()) {
       Result<storage::IdempotencyRecord> record =
           ParseAs<storage::IdempotencyRecord>(**found, "idempotency record");
       if (!record.ok()) {
         out[i] = record.status();
-      } else if (record->method() != method || record->request_sha256() != request_hash) {
+      } else if (record->method() != method || record->request_sha256() != l.request_hash) {
         out[i] = KeyReused(request.idempotency_key(), method, *record);
       } else if (record->done()) {
         out[i] = ParseAs<api::EnrollMemberResponse>(record->response(), "response");
       } else {
-        staged->alone.push_back(i);
+        l.kind = Looked::Kind::kAlone;
       }
-      continue;
+      return;
     }
-    Result<ValidEnrollment> valid = ValidateEnroll(request, clock_.Today());
+    Result<ValidEnrollment> valid = ValidateEnroll(request, today);
     if (!valid.ok()) {
       out[i] = valid.status();
-      continue;
+      return;
     }
-    fresh.push_back(i);
-    fresh_keys.push_back(keys[w]);
-    fresh_hashes.push_back(std::move(request_hash));
-    members.push_back(vault_.MemberId(valid->resident_id.number));
-    fresh_valid.push_back(std::move(valid).value());
+    l.kind = Looked::Kind::kNew;
+    l.member = vault_.MemberId(valid->resident_id.number);
+    l.valid.emplace(std::move(valid).value());
+  });
+
+  // New records: their members' keys, then sealed and recorded pending.
+  std::vector<size_t> fresh;  // of `window`
+  std::vector<std::string> members;
+  for (size_t w = 0; w < window.size(); ++w) {
+    if (looked[w].kind == Looked::Kind::kAlone) staged.alone.push_back(window[w]);
+    if (looked[w].kind != Looked::Kind::kNew) continue;
+    fresh.push_back(w);
+    members.push_back(looked[w].member);
   }
-  if (Status s = vault_.PrepareKeys(members, *budget); !s.ok()) {
+  if (Status s = vault_.PrepareKeys(members, budget); !s.ok()) {
     const bool kafka =
         s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kDeadlineExceeded;
-    answer_all(fresh, kafka ? PublishFailure(s, *budget) : s);
+    for (size_t w : fresh) out[window[w]] = kafka ? PublishFailure(s, budget) : s;
     fresh.clear();
   }
 
-  store::WriteBatch pending;
-  for (size_t f = 0; f < fresh.size(); ++f) {
-    Result<Prepared> p =
-        PrepareEnroll(partner, requests[fresh[f]], fresh_valid[f], members[f], *budget);
-    if (!p.ok()) {
-      out[fresh[f]] = p.status();
-      continue;
-    }
-    RecordCall(p->event, partner, method, requests[fresh[f]].idempotency_key(), fresh_hashes[f],
-               p->response);
+  // Prepared record by record on two threads.
+  struct Made {
+    bool ok = false;
     storage::IdempotencyRecord record;
-    record.set_method(method);
-    record.set_request_sha256(std::move(fresh_hashes[f]));
-    record.set_event(p->event.SerializeAsString());
-    record.set_response(std::move(p->response));
-    record.set_recorded_on(clock_.Today().ToString());
-    pending.Put(kIdempotencyCf, fresh_keys[f], record.SerializeAsString());
-    staged->index.push_back(fresh[f]);
-    staged->record_keys.push_back(std::move(fresh_keys[f]));
-    staged->records.push_back(std::move(record));
-    staged->events.push_back(std::move(p->event));
-    staged->states.push_back(std::move(p->state));
+    std::string record_bytes;  // as recorded pending
+    ev::Envelope event;
+    store::WriteBatch state;
+  };
+  std::vector<Made> made(fresh.size());
+  ForEachOnTwoThreads(fresh.size(), [&](size_t f) {
+    const size_t w = fresh[f];
+    const size_t i = window[w];
+    Looked& l = looked[w];
+    Result<Prepared> p = PrepareEnroll(partner, requests[i], *l.valid, l.member, budget);
+    if (!p.ok()) {
+      out[i] = p.status();
+      return;
+    }
+    RecordCall(p->event, partner, method, requests[i].idempotency_key(), l.request_hash,
+               p->response);
+    Made& m = made[f];
+    m.record.set_method(method);
+    m.record.set_request_sha256(std::move(l.request_hash));
+    m.record.set_event(p->event.SerializeAsString());
+    m.record.set_response(std::move(p->response));
+    m.record.set_recorded_on(today.ToString());
+    m.record_bytes = m.record.SerializeAsString();
+    m.event = std::move(p->event);
+    m.state = std::move(p->state);
+    m.ok = true;
+  });
+
+  // Recorded in key order (RocksDB inserts keys in order into its memtable faster), staged in
+  // stream order.
+  std::vector<size_t> by_key;
+  for (size_t f = 0; f < made.size(); ++f) {
+    if (made[f].ok) by_key.push_back(f);
+  }
+  std::sort(by_key.begin(), by_key.end(),
+            [&](size_t a, size_t b) { return keys[fresh[a]] < keys[fresh[b]]; });
+  store::WriteBatch pending;
+  for (size_t f : by_key) pending.Put(kIdempotencyCf, keys[fresh[f]], made[f].record_bytes);
+  for (size_t f = 0; f < made.size(); ++f) {
+    if (!made[f].ok) continue;
+    staged.index.push_back(window[fresh[f]]);
+    staged.record_keys.push_back(std::move(keys[fresh[f]]));
+    staged.records.push_back(std::move(made[f].record));
+    staged.events.push_back(std::move(made[f].event));
+    staged.states.push_back(std::move(made[f].state));
   }
   // Without fsync, as the Committer's pending records (committer.h says why that is safe).
   if (Status s = store_.Write(pending, store::Durability::kNoSync); !s.ok()) {
-    answer_all(staged->index, s);
-    staged->index.clear();
+    for (size_t i : staged.index) out[i] = s;
+    staged.index.clear();
   }
-  return staged;
 }
 
 void Intake::PublishStaged(StagedEnrollments& staged) {
   if (!staged.index.empty()) {
     const std::vector<Status> published = log_.AppendAll(staged.events, staged.budget);
-    store::WriteBatch done;
+    // Written in key order, as the pending records (StageLocked says why).
+    std::vector<size_t> by_key;
     for (size_t k = 0; k < staged.index.size(); ++k) {
-      const size_t i = staged.index[k];
-      if (!published[k].ok()) {
-        staged.out[i] = PublishFailure(published[k], staged.budget);
-        continue;
+      if (published[k].ok()) {
+        by_key.push_back(k);
+      } else {
+        staged.out[staged.index[k]] = PublishFailure(published[k], staged.budget);
       }
+    }
+    std::vector<size_t> by_member = by_key;
+    std::sort(by_key.begin(), by_key.end(),
+              [&](size_t a, size_t b) { return staged.record_keys[a] < staged.record_keys[b]; });
+    std::sort(by_member.begin(), by_member.end(), [&](size_t a, size_t b) {
+      return staged.events[a].member_id() < staged.events[b].member_id();
+    });
+    store::WriteBatch done;
+    for (size_t k : by_member) done.Append(staged.states[k]);
+    for (size_t k : by_key) {
       staged.records[k].set_done(true);
       staged.records[k].clear_event();
-      done.Append(staged.states[k]);
       done.Put(kIdempotencyCf, staged.record_keys[k], staged.records[k].SerializeAsString());
-      staged.out[i] = ParseAs<api::EnrollMemberResponse>(staged.records[k].response(), "response");
+      staged.out[staged.index[k]] =
+          ParseAs<api::EnrollMemberResponse>(staged.records[k].response(), "response");
     }
     // Without fsync, as the Committer's done records (committer.h says why that is safe).
     if (Status s = store_.Write(done, store::Durability::kNoSync); !s.ok()) {
       // Acknowledged but not marked done: the records stay pending, and a retry publishes the
       // same events again (the same ids), so the caller may retry.
-      for (size_t k = 0; k < staged.index.size(); ++k) {
-        if (published[k].ok()) staged.out[staged.index[k]] = s;
-      }
+      for (size_t k : by_key) staged.out[staged.index[k]] = s;
     }
   }
   staged.held.reset();

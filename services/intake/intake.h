@@ -79,7 +79,9 @@ struct StagedEnrollments {
   // What Intake keeps until the window is published.
   std::chrono::milliseconds budget{0};
   std::unique_ptr<HeldKeys> held;
-  std::vector<size_t> index;  // of each staged record in `out`
+  std::vector<size_t> window;     // the records whose keys are held, in `out`
+  std::vector<std::string> keys;  // their idempotency record keys
+  std::vector<size_t> index;      // of each staged record in `out`
   std::vector<std::string> record_keys;
   std::vector<api::storage::IdempotencyRecord> records;
   std::vector<mutualaid::events::v1::Envelope> events;
@@ -138,6 +140,18 @@ class Intake {
   std::unique_ptr<StagedEnrollments> StageEnrollments(
       const std::string& partner, const std::vector<api::EnrollMemberRequest>& requests,
       Deadline deadline);
+  // StageEnrollments in two steps, so that a caller may stage windows side by side (one waiting
+  // for its members' new keys while another seals): LockEnrollments takes the records' keys
+  // (answering at once a bad key, or every record when no time is left or the keys stay held
+  // past `deadline`); StageLocked, on any thread, does the rest with the same `requests`. Taking
+  // a later window's keys only once an earlier window's are taken keeps stream order for a key
+  // repeated across windows (the later record then waits, and answers as a repeat).
+  std::unique_ptr<StagedEnrollments> LockEnrollments(
+      const std::string& partner, const std::vector<api::EnrollMemberRequest>& requests,
+      Deadline deadline);
+  void StageLocked(const std::string& partner,
+                   const std::vector<api::EnrollMemberRequest>& requests,
+                   StagedEnrollments& staged);
   void PublishStaged(StagedEnrollments& staged);
   // Terminate, SubmitClaim and Appeal come in two forms. The first answers through `reply`,
   // called exactly once: before it returns (a refusal, a repeated key's answer), or on a

@@ -1,5 +1,6 @@
 #include "services/intake/intake_service.h"
 
+#include <deque>
 #include <future>
 #include <map>
 #include <optional>
@@ -26,8 +27,10 @@ bool IsFinal(const api::Claim& claim) {
          claim.status() == api::DENIED;
 }
 
-// BulkEnroll enrolls this many records at a time (one Kafka round trip for them all).
+// BulkEnroll enrolls this many records at a time (one Kafka round trip for them all), with this
+// many windows in flight at once.
 constexpr size_t kBulkWindow = 2048;
+constexpr size_t kBulkWindowsInFlight = 3;
 // BulkEnroll stops once more records than this were refused (the response stays small).
 constexpr int32_t kMaxBulkRefusals = 1000;
 
@@ -108,43 +111,73 @@ grpc::Status IntakeService::BulkEnroll(grpc::ServerContext* context,
     return false;
   };
 
-  // One window is staged (read, checked, sealed, recorded pending) while the previous one is
-  // published; windows are published one after another, in stream order.
+  // Windows overlap: the next window is read while up to kBulkWindowsInFlight windows are
+  // staged (checked, sealed, recorded pending; one may wait for its members' new keys while
+  // another seals) and published. Each window's keys are taken in stream order before it is
+  // staged, and windows are published one after another, in stream order. A finished window is
+  // tallied in order and freed on a thread of its own. Stopping (must_stop) takes effect once
+  // the windows in flight are through.
   struct InFlight {
     std::unique_ptr<StagedEnrollments> staged;
     std::vector<api::EnrollMemberRequest> requests;
     int32_t first = 0;
-    std::future<void> published;
+    std::shared_future<void> published;
   };
-  std::optional<InFlight> in_flight;
+  std::deque<InFlight> in_flight;  // oldest first
+  std::future<void> freed;
+  auto retire_oldest = [&] {
+    in_flight.front().published.wait();
+    tally(*in_flight.front().staged, in_flight.front().first, in_flight.front().requests);
+    // Waits for the window freed before (long done), then frees this one.
+    freed = std::async(std::launch::async, [spent = std::move(in_flight.front())]() mutable {
+      spent.staged.reset();
+      spent.requests.clear();
+    });
+    in_flight.pop_front();
+  };
   auto finish = [&] {
-    if (!in_flight.has_value()) return;
-    in_flight->published.get();
-    tally(*in_flight->staged, in_flight->first, in_flight->requests);
-    in_flight.reset();
+    while (!in_flight.empty()) retire_oldest();
   };
-  int32_t next = 0;
-  bool more = true;
-  while (more && !must_stop()) {
+  bool more = true;  // while a read runs, only its thread uses `more` and `reader`
+  auto read_window = [&] {
     std::vector<api::EnrollMemberRequest> window;
     window.reserve(kBulkWindow);
     api::EnrollMemberRequest request;
     while (window.size() < kBulkWindow && (more = reader->Read(&request))) {
       window.push_back(std::move(request));
     }
+    return window;
+  };
+  std::future<std::vector<api::EnrollMemberRequest>> reading =
+      std::async(std::launch::async, read_window);
+  int32_t next = 0;
+  for (;;) {
+    std::vector<api::EnrollMemberRequest> window = reading.get();
     if (window.empty()) break;
     if (context->IsCancelled()) {
       finish();
       return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
     }
-    std::unique_ptr<StagedEnrollments> staged =
-        intake_.StageEnrollments(*partner, window, deadline);
-    finish();
-    const int32_t first = next;
-    next += static_cast<int32_t>(window.size());
-    in_flight.emplace(InFlight{std::move(staged), std::move(window), first, {}});
-    in_flight->published = std::async(
-        std::launch::async, [this, s = in_flight->staged.get()] { intake_.PublishStaged(*s); });
+    if (must_stop()) {
+      more = true;  // this window was read, not enrolled: it is to be resent
+      break;
+    }
+    const bool last = !more;
+    if (!last) reading = std::async(std::launch::async, read_window);
+    while (in_flight.size() >= kBulkWindowsInFlight) retire_oldest();
+    std::unique_ptr<StagedEnrollments> staged = intake_.LockEnrollments(*partner, window, deadline);
+    std::shared_future<void> before =
+        in_flight.empty() ? std::shared_future<void>() : in_flight.back().published;
+    in_flight.push_back(InFlight{std::move(staged), std::move(window), next, {}});
+    next += static_cast<int32_t>(in_flight.back().requests.size());
+    InFlight& w = in_flight.back();  // stays in place until retired
+    w.published = std::async(std::launch::async, [this, &partner, &w, before]() mutable {
+                    intake_.StageLocked(*partner, w.requests, *w.staged);
+                    if (before.valid()) before.wait();
+                    before = {};  // no chain of windows kept alive
+                    intake_.PublishStaged(*w.staged);
+                  }).share();
+    if (last) break;
   }
   finish();
   // No window holds keys any more: the records left alone now, in stream order.

@@ -731,6 +731,82 @@ TEST_F(IntakeTest, BulkEnrollOfTwentyThousandMembersAnswersCompactly) {
   EXPECT_EQ(ReadTopic(kKeyTopic, kMembers).size(), static_cast<size_t>(kMembers));
 }
 
+TEST_F(IntakeTest, AWindowStagedOnTwoThreadsAnswersEveryRecordInStreamOrderAndRecordsItDone) {
+  // 300 records (a window this large is staged on two threads): one key enrolled before with the
+  // same body, one with another body, every 50th from the 7th with a bad card, and record 10
+  // repeated at the end.
+  std::vector<api::EnrollMemberRequest> records;
+  for (int i = 0; i < 300; ++i) {
+    // Distinct numbers: 90 sequence numbers per birth date, a birth date per 90 records.
+    const Date born = Date::Parse("1970-01-01")->AddDays(i / 90);
+    std::string yyyymmdd = born.ToString();
+    yyyymmdd.erase(std::remove(yyyymmdd.begin(), yyyymmdd.end(), '-'), yyyymmdd.end());
+    api::EnrollMemberRequest r =
+        Enrollment("split-" + std::to_string(i),
+                   ResidentId(yyyymmdd, i % 2 == 0, std::to_string(10 + i % 90)));
+    r.set_gender(i % 2 == 0 ? ev::MALE : ev::FEMALE);
+    if (i % 50 == 7) r.set_bank_card_number("1");
+    records.push_back(r);
+  }
+  const std::string before = EnrollOk("P1", "split-5", records[5].resident_id_number());
+  api::EnrollMemberRequest other = records[6];
+  other.set_phone("13900139000");
+  api::EnrollMemberResponse other_enrolled;
+  const grpc::Status enrolled = stub_->EnrollMember(As("partner:P1").get(), other, &other_enrolled);
+  ASSERT_TRUE(enrolled.ok()) << enrolled.error_message();
+  records.push_back(records[10]);
+
+  const std::vector<Result<api::EnrollMemberResponse>> out = intake_->EnrollAll("P1", records);
+  ASSERT_EQ(out.size(), records.size());
+  std::set<std::string> answered_events;
+  for (int i = 0; i < 300; ++i) {
+    SCOPED_TRACE("record " + std::to_string(i));
+    if (i == 6) {
+      ASSERT_FALSE(out[i].ok());
+      EXPECT_EQ(out[i].status().code(), StatusCode::kAlreadyExists);
+      continue;
+    }
+    if (i % 50 == 7) {
+      ASSERT_FALSE(out[i].ok());
+      EXPECT_EQ(out[i].status().code(), StatusCode::kInvalidArgument);
+      ASSERT_EQ(out[i].status().violations().size(), 1u);
+      EXPECT_EQ(out[i].status().violations()[0].field, "bank_card_number");
+      continue;
+    }
+    ASSERT_TRUE(out[i].ok()) << out[i].status().ToString();
+    EXPECT_EQ(out[i]->member_id(), vault_->MemberId(records[i].resident_id_number()));
+    answered_events.insert(out[i]->event_id());
+    // Recorded done, with the answer given.
+    Result<std::optional<std::string>> stored =
+        store_->Get(kIdempotencyCf, Join("P1", records[i].idempotency_key()));
+    ASSERT_TRUE(stored.ok() && stored->has_value());
+    mutualaid::intake::v1::storage::IdempotencyRecord record;
+    ASSERT_TRUE(record.ParseFromString(**stored));
+    EXPECT_TRUE(record.done());
+    EXPECT_EQ(record.response(), out[i]->SerializeAsString());
+  }
+  EXPECT_EQ(out[5]->member_id(), before);
+  ASSERT_TRUE(out[300].ok()) << out[300].status().ToString();
+  EXPECT_EQ(out[300]->SerializeAsString(), out[10]->SerializeAsString());
+  EXPECT_EQ(answered_events.size(), 300u - 6u - 1u);
+
+  // Published: each answered event once (split-5's and split-6's by the enrollments before),
+  // each under the member it names.
+  std::map<std::string, std::string> members_by_event;
+  for (const bus::Message& m : ReadTopic(kIntakeTopic, answered_events.size() + 1)) {
+    ev::Envelope e;
+    ASSERT_TRUE(e.ParseFromString(m.value));
+    EXPECT_TRUE(members_by_event.emplace(e.event_id(), e.member_id()).second) << e.event_id();
+  }
+  EXPECT_EQ(members_by_event.size(), answered_events.size() + 1);
+  for (int i = 0; i < 300; ++i) {
+    if (i == 6 || i % 50 == 7) continue;
+    EXPECT_EQ(members_by_event[out[i]->event_id()], out[i]->member_id()) << i;
+  }
+  // One data key per member enrolled.
+  EXPECT_EQ(ReadTopic(kKeyTopic, answered_events.size() + 1).size(), answered_events.size() + 1);
+}
+
 TEST_F(IntakeTest, BulkEnrollStopsWhenTheClusterIsDownAndTheResentRecordsAreRecordedOnce) {
   auto records = [&] {
     std::vector<api::EnrollMemberRequest> out;

@@ -20,6 +20,11 @@ std::string Join(const std::string& a, const std::string& b) {
   return out;
 }
 
+std::string_view Raw(const crypto::PseudonymKey& key) {
+  const auto material = key.material().bytes();
+  return std::string_view(reinterpret_cast<const char*>(material.data()), material.size());
+}
+
 }  // namespace
 
 std::string MemberOfKeyId(const std::string& key_id) {
@@ -27,34 +32,37 @@ std::string MemberOfKeyId(const std::string& key_id) {
   return slash == std::string::npos ? "" : key_id.substr(0, slash);
 }
 
+crypto::HmacSha256Key KeyVault::PseudonymHmac(const crypto::PseudonymKey& key) {
+  return crypto::HmacSha256Key(Raw(key));
+}
+
+crypto::HmacSha256Key KeyVault::RequestMacKey(const crypto::PseudonymKey& key) {
+  // HMAC(pseudonym key, label): never the HMAC of anything else under the pseudonym key itself.
+  const crypto::Sha256Digest derived =
+      crypto::HmacSha256(Raw(key), "mutualaid intake request mac v1");
+  return crypto::HmacSha256Key(crypto::AsBytes(derived));
+}
+
 std::string KeyVault::MemberId(const std::string& resident_id_number) {
-  return crypto::MemberPseudonym(pseudonym_key_, resident_id_number);
+  return crypto::MemberPseudonym(pseudonyms_, resident_id_number);
 }
 
 std::string KeyVault::RequestMac(std::string_view request_bytes) {
-  // The derived key: HMAC(pseudonym key, label), computed per call (cheap next to the request).
-  const auto material = pseudonym_key_.material().bytes();
-  const crypto::Sha256Digest key = crypto::HmacSha256(
-      std::string_view(reinterpret_cast<const char*>(material.data()), material.size()),
-      "mutualaid intake request mac v1");
-  return std::string(crypto::AsBytes(crypto::HmacSha256(crypto::AsBytes(key), request_bytes)));
+  return std::string(crypto::AsBytes(request_macs_.Mac(request_bytes)));
 }
 
-Result<std::optional<crypto::DataKey>> KeyVault::Find(const std::string& member_id) {
-  if (auto hit = cache_.find(member_id); hit != cache_.end()) {
-    return std::optional<crypto::DataKey>(hit->second);
-  }
+Result<const crypto::DataKey*> KeyVault::Find(const std::string& member_id) {
+  if (auto hit = cache_.find(member_id); hit != cache_.end()) return &hit->second;
   Result<std::optional<std::string>> cached = store_.Get(kMemberKeysCf, member_id);
   if (!cached.ok()) return cached.status();
-  if (!cached->has_value()) return std::optional<crypto::DataKey>();
+  if (!cached->has_value()) return static_cast<const crypto::DataKey*>(nullptr);
   const std::string& value = **cached;
   const size_t sep = value.find('\0');
   if (sep == std::string::npos) return DataLoss("stored key of a member is corrupt");
   Result<crypto::DataKey> key =
       crypto::UnwrapKey(master_keys_, value.substr(0, sep), value.substr(sep + 1));
   if (!key.ok()) return key.status();
-  Cache(member_id, *key);
-  return std::optional<crypto::DataKey>(std::move(key).value());
+  return Cache(member_id, std::move(key).value());
 }
 
 void KeyVault::Forget(const std::string& key_id) {
@@ -101,17 +109,29 @@ Result<KeyVault::StoredKeys> KeyVault::RewrapStoredKeys() {
   return out;
 }
 
-void KeyVault::Cache(const std::string& member_id, const crypto::DataKey& key) {
+const crypto::DataKey* KeyVault::Cache(const std::string& member_id, crypto::DataKey key) {
   if (cache_.size() >= kMaxCachedKeys) cache_.clear();
-  cache_.insert_or_assign(member_id, key);
+  return &cache_.insert_or_assign(member_id, std::move(key)).first->second;
+}
+
+bool KeyVault::AwaitCreated(std::unique_lock<std::mutex>& lock,
+                            const std::vector<std::string>& members,
+                            std::chrono::steady_clock::time_point deadline) {
+  return created_.wait_until(lock, deadline, [&] {
+    return std::none_of(members.begin(), members.end(),
+                        [&](const std::string& m) { return creating_.count(m) > 0; });
+  });
 }
 
 Result<crypto::DataKey> KeyVault::KeyOf(const std::string& member_id,
                                         std::chrono::milliseconds timeout) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Result<std::optional<crypto::DataKey>> found = Find(member_id);
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!AwaitCreated(lock, {member_id}, std::chrono::steady_clock::now() + timeout)) {
+    return Status(StatusCode::kDeadlineExceeded, "no time left to record the member's data key");
+  }
+  Result<const crypto::DataKey*> found = Find(member_id);
   if (!found.ok()) return found.status();
-  if (found->has_value()) return std::move(**found);
+  if (*found != nullptr) return **found;
   if (timeout.count() <= 0) {
     return Status(StatusCode::kDeadlineExceeded, "no time left to record the member's data key");
   }
@@ -129,8 +149,7 @@ Result<crypto::DataKey> KeyVault::KeyOf(const std::string& member_id,
   store::WriteBatch batch;
   Remember(member_id, *created, batch);
   if (Status s = store_.Write(batch); !s.ok()) return s;
-  Cache(member_id, created->key);
-  return std::move(created->key);
+  return *Cache(member_id, std::move(created->key));
 }
 
 Result<KeyVault::NewKey> KeyVault::CreateKey(const std::string& member_id) {
@@ -161,33 +180,50 @@ void KeyVault::Remember(const std::string& member_id, const NewKey& key, store::
 
 Status KeyVault::PrepareKeys(const std::vector<std::string>& member_ids,
                              std::chrono::milliseconds timeout) {
-  std::lock_guard<std::mutex> lock(mu_);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::vector<std::string> wanted = member_ids;
+  std::sort(wanted.begin(), wanted.end());
+  wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
   std::vector<std::string> missing;
-  for (const std::string& member_id : member_ids) {
-    Result<std::optional<crypto::DataKey>> found = Find(member_id);
-    if (!found.ok()) return found.status();
-    if (!found->has_value()) missing.push_back(member_id);
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!AwaitCreated(lock, wanted, deadline)) {
+      return Status(StatusCode::kDeadlineExceeded, "no time left to record the members' data keys");
+    }
+    for (const std::string& member_id : wanted) {
+      Result<const crypto::DataKey*> found = Find(member_id);
+      if (!found.ok()) return found.status();
+      if (*found == nullptr) missing.push_back(member_id);
+    }
+    if (missing.empty()) return Status::Ok();
+    if (timeout.count() <= 0) {
+      return Status(StatusCode::kDeadlineExceeded, "no time left to record the members' data keys");
+    }
+    creating_.insert(missing.begin(), missing.end());
   }
-  std::sort(missing.begin(), missing.end());
-  missing.erase(std::unique(missing.begin(), missing.end()), missing.end());
-  if (missing.empty()) return Status::Ok();
-  if (timeout.count() <= 0) {
-    return Status(StatusCode::kDeadlineExceeded, "no time left to record the members' data keys");
-  }
+  // The keys of `missing` are this call's alone until it takes them out of creating_.
   std::vector<NewKey> created;
   std::vector<bus::OutgoingMessage> records;
   created.reserve(missing.size());
   records.reserve(missing.size());
+  Status failed;
   for (const std::string& member_id : missing) {
     Result<NewKey> key = CreateKey(member_id);
-    if (!key.ok()) return key.status();
-    records.push_back(key->record);
+    if (!key.ok()) {
+      failed = key.status();
+      break;
+    }
+    records.push_back(std::move(key->record));
     created.push_back(std::move(key).value());
   }
-  const std::vector<bus::Delivery> delivered = producer_.ProduceAll(records, timeout);
+  std::vector<bus::Delivery> delivered;
+  if (failed.ok()) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    delivered = producer_.ProduceAll(records, std::max(left, std::chrono::milliseconds(1)));
+  }
   store::WriteBatch batch;
-  Status failed;
-  for (size_t i = 0; i < created.size(); ++i) {
+  for (size_t i = 0; i < delivered.size(); ++i) {
     if (delivered[i].status.ok()) {
       Remember(missing[i], created[i], batch);
     } else if (failed.ok()) {
@@ -197,10 +233,18 @@ Status KeyVault::PrepareKeys(const std::vector<std::string>& member_ids,
                       "cannot record the members' data keys: " + delivered[i].status.message());
     }
   }
-  if (Status s = store_.Write(batch); !s.ok()) return s;
-  for (size_t i = 0; i < created.size(); ++i) {
-    if (delivered[i].status.ok()) Cache(missing[i], created[i].key);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Status written = store_.Write(batch);
+    if (written.ok()) {
+      for (size_t i = 0; i < delivered.size(); ++i) {
+        if (delivered[i].status.ok()) Cache(missing[i], std::move(created[i].key));
+      }
+    }
+    for (const std::string& member_id : missing) creating_.erase(member_id);
+    if (!written.ok()) failed = written;
   }
+  created_.notify_all();
   return failed;
 }
 
@@ -222,7 +266,11 @@ Result<mutualaid::events::v1::SealedPersonalData> KeyVault::Seal(
 
 Result<std::vector<std::string>> KeyVault::Erase(const std::string& member_id,
                                                  std::chrono::milliseconds timeout) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!AwaitCreated(lock, {member_id}, std::chrono::steady_clock::now() + timeout)) {
+    return Status(StatusCode::kDeadlineExceeded,
+                  "no time left to erase the member's keys: a key of the member is being recorded");
+  }
   std::vector<std::string> key_ids;
   const std::string prefix = Join(member_id, "");
   Status scanned =

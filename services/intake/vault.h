@@ -1,15 +1,18 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "libs/bus/producer.h"
 #include "libs/crypto/aes_gcm.h"
+#include "libs/crypto/hmac.h"
 #include "libs/crypto/key_wrap.h"
 #include "libs/crypto/keys.h"
 #include "libs/events/topics.h"
@@ -51,7 +54,9 @@ class KeyVault : public MemberVault {
         store_(store),
         producer_(producer),
         tombstones_(tombstones),
-        key_topic_(std::move(key_topic)) {}
+        key_topic_(std::move(key_topic)),
+        pseudonyms_(PseudonymHmac(pseudonym_key_)),
+        request_macs_(RequestMacKey(pseudonym_key_)) {}
 
   std::string MemberId(const std::string& resident_id_number) override;
   // Under a key derived from the pseudonym key (which every replica has, and which never
@@ -101,12 +106,31 @@ class KeyVault : public MemberVault {
   bus::Producer& producer_;
   KeyTombstoneWriter& tombstones_;
   std::string key_topic_;
-  // A found key from the cache, else from the store (unwrapped and cached). Under mu_.
-  Result<std::optional<crypto::DataKey>> Find(const std::string& member_id);
-  void Cache(const std::string& member_id, const crypto::DataKey& key);  // under mu_
+  // The pseudonym key, and the request MAC's key derived from it, set up once: a bulk
+  // enrollment MACs two messages per member.
+  static crypto::HmacSha256Key PseudonymHmac(const crypto::PseudonymKey& key);
+  static crypto::HmacSha256Key RequestMacKey(const crypto::PseudonymKey& key);
+  crypto::HmacSha256Key pseudonyms_;
+  crypto::HmacSha256Key request_macs_;
+  // A found key from the cache, else from the store (unwrapped and cached); null when the member
+  // has none. Valid under mu_ until the next Cache. Under mu_.
+  Result<const crypto::DataKey*> Find(const std::string& member_id);
+  // Caches `key` as the member's; returns the cached copy. Under mu_.
+  const crypto::DataKey* Cache(const std::string& member_id, crypto::DataKey key);
+
+  // Waits under `lock` (of mu_) until no member of `members` is in creating_, but not past
+  // `deadline`: false then.
+  bool AwaitCreated(std::unique_lock<std::mutex>& lock, const std::vector<std::string>& members,
+                    std::chrono::steady_clock::time_point deadline);
 
   crypto::RandomNonceSource nonces_;
-  std::mutex mu_;  // serializes key creation and erasure, and guards the cache
+  // Guards the cache and creating_, and serializes erasure and the store writes of new keys.
+  std::mutex mu_;
+  // Members whose new keys a PrepareKeys is recording (it waits for the key topic without mu_,
+  // so that sealing under other members' keys goes on meanwhile). A member's key is created, and
+  // its keys erased, by one call at a time: the others wait on created_.
+  std::set<std::string> creating_;
+  std::condition_variable created_;
   // Members' current keys, unwrapped: a bulk enrollment seals right after creating the keys,
   // and every claim with health data seals again. Only looked up, never iterated; emptied when
   // it reaches kMaxCachedKeys (about 100 bytes a key).
