@@ -292,10 +292,7 @@ Status StateStore::Write(const WriteBatch& batch, Durability durability) {
   }
   rocksdb::WriteOptions options = impl_->write_options;
   if (durability == Durability::kNoSync) options.sync = false;
-  if (impl_->write_failed.load(std::memory_order_acquire)) {
-    std::lock_guard<std::mutex> lock(impl_->failed_mu);
-    return *impl_->failed_write;
-  }
+  if (Status health = WriteHealth(); !health.ok()) return health;
   Status written = FromRocks(impl_->db->Write(options, &rocks_batch), impl_->path);
   if (!written.ok()) {
     std::lock_guard<std::mutex> lock(impl_->failed_mu);
@@ -303,6 +300,13 @@ Status StateStore::Write(const WriteBatch& batch, Durability durability) {
     impl_->write_failed.store(true, std::memory_order_release);
   }
   return written;
+}
+
+Status StateStore::WriteHealth() const {
+  if (Status s = impl_->CheckOpen(); !s.ok()) return s;
+  if (!impl_->write_failed.load(std::memory_order_acquire)) return Status::Ok();
+  std::lock_guard<std::mutex> lock(impl_->failed_mu);
+  return *impl_->failed_write;
 }
 
 Result<std::optional<std::string>> StateStore::Get(std::string_view cf,

@@ -158,6 +158,9 @@ class StateStore {
   // Once RocksDB failed a write (a full disk, an I/O error), every later write returns that
   // error without writing anything, until the store is reopened; reads go on.
   Status Write(const WriteBatch& batch, Durability durability = Durability::kSync);
+  // OK while writes may succeed; else the error every write now returns (see Write), without
+  // writing anything: for callers that must not act on what they could not record.
+  Status WriteHealth() const;
 
   // The value of `key` in `cf`, or nullopt when absent. Unknown cf is kInvalidArgument.
   Result<std::optional<std::string>> Get(std::string_view cf, std::string_view key) const;

@@ -511,8 +511,10 @@ TEST(StateStoreTest, AfterAFailedUnsyncedWriteRefusesWritesUntilReopened) {
     faults->SetDiskFull(true);
     WriteBatch during;
     during.Put("members", "m2", "during");
+    EXPECT_TRUE(store->WriteHealth().ok());
     const Status failed = store->Write(during, Durability::kNoSync);
     EXPECT_EQ(failed.code(), StatusCode::kResourceExhausted) << failed.ToString();
+    EXPECT_EQ(store->WriteHealth().message(), failed.message());
     // With space again, the store still refuses (and does not abort, as RocksDB would when
     // written to again), with the first error, and keeps serving reads.
     faults->SetDiskFull(false);
@@ -526,6 +528,7 @@ TEST(StateStoreTest, AfterAFailedUnsyncedWriteRefusesWritesUntilReopened) {
   }
   auto store = MustOpen(dir.Data(), options);
   ASSERT_NE(store, nullptr);
+  EXPECT_TRUE(store->WriteHealth().ok());
   EXPECT_EQ(MustGet(*store, "members", "m1"), "before");
   WriteBatch after;
   after.Put("members", "m3", "after");

@@ -72,23 +72,17 @@ void Committer::Finish(const std::vector<std::shared_ptr<Ticket>>& tickets) {
   }
 }
 
-namespace {
-
-// The record of `m` pending, with the bytes of its event `event`.
-std::string PendingRecord(const Mutation& m, const mutualaid::events::v1::Envelope& event) {
-  mutualaid::intake::v1::storage::IdempotencyRecord record = m.record;
+std::string PendingRecord(mutualaid::intake::v1::storage::IdempotencyRecord record,
+                          const mutualaid::events::v1::Envelope& event) {
   record.set_done(false);
   record.set_event(event.SerializeAsString());
   return record.SerializeAsString();
 }
 
-}  // namespace
-
 void Committer::Publish() {
   for (;;) {
     Group group;
     std::vector<std::shared_ptr<Ticket>> finished;
-    bool probe = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
       publisher_wake_.wait(lock, [&] { return !queue_.empty() || stop_; });
@@ -105,32 +99,15 @@ void Committer::Publish() {
           group.push_back(std::move(ticket));
         }
       }
-      probe = store_failing_;
     }
     Finish(finished);
     if (group.empty()) continue;
 
-    if (probe) {
-      // The last store write failed: record the group pending first, and publish nothing that
-      // cannot be recorded.
-      store::WriteBatch pending;
-      for (const auto& ticket : group) {
-        const Mutation& m = *ticket->mutation;
-        if (!m.recorded) pending.Put(m.cf, m.record_key, PendingRecord(m, m.event));
-      }
-      const Status written =
-          pending.empty() ? Status::Ok() : store_.Write(pending, store::Durability::kNoSync);
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (!pending.empty()) ++pending_writes_;
-        store_failing_ = !written.ok();
-      }
-      if (!written.ok()) {
-        for (const auto& ticket : group) ticket->status = written;  // nothing published
-        Finish(group);
-        continue;
-      }
-      for (const auto& ticket : group) ticket->mutation->recorded = true;
+    if (const Status health = store_.WriteHealth(); !health.ok()) {
+      // The store failed a write: publish nothing it could not record.
+      for (const auto& ticket : group) ticket->status = health;
+      Finish(group);
+      continue;
     }
 
     std::vector<mutualaid::events::v1::Envelope> events;
@@ -153,7 +130,7 @@ void Committer::Publish() {
       if (!outcomes[i].ok()) {
         group[i]->status = publish_failure_(outcomes[i], m.budget);
         if (!m.recorded) {
-          batch.Put(m.cf, m.record_key, PendingRecord(m, events[i]));
+          batch.Put(m.cf, m.record_key, PendingRecord(m.record, events[i]));
           any_pending = true;
         }
         continue;
@@ -172,7 +149,6 @@ void Committer::Publish() {
       std::lock_guard<std::mutex> lock(mu_);
       if (any_done) ++done_writes_;
       if (any_pending) ++pending_writes_;
-      store_failing_ = !written.ok();
     }
     Finish(group);
   }

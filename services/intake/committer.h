@@ -39,6 +39,11 @@ struct Mutation {
   std::shared_ptr<void> held;
 };
 
+// The bytes of `record` as recorded pending: not done, with the bytes of `event`, its event that
+// Kafka did not acknowledge (a retry with the key publishes them again).
+std::string PendingRecord(mutualaid::intake::v1::storage::IdempotencyRecord record,
+                          const mutualaid::events::v1::Envelope& event);
+
 // What a call whose deadline passed before its event was recorded is told.
 inline constexpr char kCommitTooLate[] =
     "the call's deadline passed before its event was recorded; retry with the same idempotency "
@@ -94,10 +99,10 @@ V AwaitCallback(std::chrono::steady_clock::time_point deadline, const std::strin
 // event id, which consumers drop as a repeat either way. It would cost a memtable insert of the
 // whole event and a thread hand-over per group.
 //
-// A store that cannot write: after a failed write, the committer records each group pending
-// before publishing it, as a probe, until a write succeeds. So a failing disk lets through at most
-// the groups in flight when it failed (published, answered with the store's error; the log and
-// ClaimFollower still make them known), and then refuses everything unpublished.
+// A store that cannot write: once the store failed a write, it refuses every write until
+// reopened (StateStore::WriteHealth), and the committer publishes nothing more. So a failing disk
+// lets through at most the groups in flight when it failed (published, answered with the store's
+// error; the log and ClaimFollower still make them known).
 //
 // Outcomes: OK once the event is acknowledged and the record done; `publish_failure(status,
 // budget)` when Kafka did not acknowledge the event; the store's error when the record could not
@@ -122,8 +127,8 @@ class Committer {
   // CommitAsync, waiting for the outcome, but not past `deadline`: DEADLINE_EXCEEDED then.
   Status Commit(std::shared_ptr<Mutation> mutation, std::chrono::steady_clock::time_point deadline);
 
-  // Store writes that recorded mutations pending (publish failures, probes of a failing store),
-  // that recorded them done, and mutations committed, so far (for tests and benchmarks).
+  // Store writes that recorded mutations pending (publish failures), that recorded them done,
+  // and mutations committed, so far (for tests and benchmarks).
   uint64_t pending_writes() const;
   uint64_t done_writes() const;
   uint64_t mutations() const;
@@ -148,7 +153,6 @@ class Committer {
   std::condition_variable publisher_wake_;
   std::deque<std::shared_ptr<Ticket>> queue_;  // handed over, not yet taken
   bool stop_ = false;
-  bool store_failing_ = false;  // the last store write failed
   uint64_t pending_writes_ = 0;
   uint64_t done_writes_ = 0;
   uint64_t mutations_ = 0;

@@ -486,7 +486,6 @@ void Intake::StageLocked(const std::string& partner,
   struct Made {
     bool ok = false;
     storage::IdempotencyRecord record;
-    std::string record_bytes;  // as recorded pending
     ev::Envelope event;
     store::WriteBatch state;
   };
@@ -505,25 +504,14 @@ void Intake::StageLocked(const std::string& partner,
     Made& m = made[f];
     m.record.set_method(method);
     m.record.set_request_sha256(std::move(l.request_hash));
-    m.record.set_event(p->event.SerializeAsString());
     m.record.set_response(std::move(p->response));
     m.record.set_recorded_on(today.ToString());
-    m.record_bytes = m.record.SerializeAsString();
     m.event = std::move(p->event);
     m.state = std::move(p->state);
     m.ok = true;
   });
 
-  // Recorded in key order (RocksDB inserts keys in order into its memtable faster), staged in
-  // stream order.
-  std::vector<size_t> by_key;
-  for (size_t f = 0; f < made.size(); ++f) {
-    if (made[f].ok) by_key.push_back(f);
-  }
-  std::sort(by_key.begin(), by_key.end(),
-            [&](size_t a, size_t b) { return keys[fresh[a]] < keys[fresh[b]]; });
-  store::WriteBatch pending;
-  for (size_t f : by_key) pending.Put(kIdempotencyCf, keys[fresh[f]], made[f].record_bytes);
+  // Staged in stream order; recorded once Kafka answered (PublishStaged).
   for (size_t f = 0; f < made.size(); ++f) {
     if (!made[f].ok) continue;
     staged.index.push_back(window[fresh[f]]);
@@ -532,50 +520,56 @@ void Intake::StageLocked(const std::string& partner,
     staged.events.push_back(std::move(made[f].event));
     staged.states.push_back(std::move(made[f].state));
   }
-  // Without fsync, as the Committer's pending records (committer.h says why that is safe).
-  if (Status s = store_.Write(pending, store::Durability::kNoSync); !s.ok()) {
-    for (size_t i : staged.index) out[i] = s;
-    staged.index.clear();
-  }
 }
 
 void Intake::PublishStaged(StagedEnrollments& staged) {
+  if (Status health = store_.WriteHealth(); !health.ok()) {
+    // The store failed a write: publish nothing it could not record.
+    for (size_t i : staged.index) staged.out[i] = health;
+    staged.index.clear();
+  }
   if (!staged.index.empty()) {
     const std::vector<Status> published = log_.AppendAll(staged.events, staged.budget);
-    // Written in key order, as the pending records (StageLocked says why).
-    std::vector<size_t> by_key;
+    // Recorded as the Committer records (committer.h says why nothing is recorded before
+    // publishing, and why without fsync): done with the state when acknowledged, else pending
+    // with the event's bytes. In key order (RocksDB inserts keys in order into its memtable
+    // faster), the state in member order.
+    std::vector<size_t> by_key(staged.index.size());
+    for (size_t k = 0; k < by_key.size(); ++k) by_key[k] = k;
+    std::vector<size_t> by_member;
     for (size_t k = 0; k < staged.index.size(); ++k) {
       if (published[k].ok()) {
-        by_key.push_back(k);
+        by_member.push_back(k);
       } else {
         staged.out[staged.index[k]] = PublishFailure(published[k], staged.budget);
       }
     }
-    std::vector<size_t> by_member = by_key;
     std::sort(by_key.begin(), by_key.end(),
               [&](size_t a, size_t b) { return staged.record_keys[a] < staged.record_keys[b]; });
     std::sort(by_member.begin(), by_member.end(), [&](size_t a, size_t b) {
       return staged.events[a].member_id() < staged.events[b].member_id();
     });
-    store::WriteBatch done;
-    for (size_t k : by_member) done.Append(staged.states[k]);
+    store::WriteBatch batch;
+    for (size_t k : by_member) batch.Append(staged.states[k]);
     for (size_t k : by_key) {
+      if (!published[k].ok()) {
+        batch.Put(kIdempotencyCf, staged.record_keys[k],
+                  PendingRecord(staged.records[k], staged.events[k]));
+        continue;
+      }
       staged.records[k].set_done(true);
-      staged.records[k].clear_event();
-      done.Put(kIdempotencyCf, staged.record_keys[k], staged.records[k].SerializeAsString());
+      batch.Put(kIdempotencyCf, staged.record_keys[k], staged.records[k].SerializeAsString());
       staged.out[staged.index[k]] =
           ParseAs<api::EnrollMemberResponse>(staged.records[k].response(), "response");
     }
-    // Without fsync, as the Committer's done records (committer.h says why that is safe).
-    if (Status s = store_.Write(done, store::Durability::kNoSync); !s.ok()) {
-      // Acknowledged but not marked done: the records stay pending, and a retry publishes the
-      // same events again (the same ids), so the caller may retry.
-      for (size_t k : by_key) staged.out[staged.index[k]] = s;
+    if (Status s = store_.Write(batch, store::Durability::kNoSync); !s.ok()) {
+      // In Kafka but not recorded here: the log still carries the calls (ClaimFollower learns
+      // them), so a retry answers from it or publishes the same ids again.
+      for (size_t k : by_member) staged.out[staged.index[k]] = s;
     }
   }
   staged.held.reset();
 }
-
 void Intake::Terminate(const std::string& partner, const api::TerminateMemberRequest& request,
                        Deadline deadline, Reply<api::TerminateMemberResponse> reply) {
   const std::string& key = request.idempotency_key();

@@ -124,16 +124,17 @@ class Intake {
   // answer, in order), with one store write and one Kafka round trip for the lot: the members'
   // new keys first, then all the events in flight together. A bad record is refused alone. A
   // record whose event Kafka did not acknowledge answers UNAVAILABLE or DEADLINE_EXCEEDED and
-  // stays recorded as pending, so a retry with its key publishes the very same event.
+  // is recorded pending, so a retry with its key publishes the very same event.
   std::vector<Result<api::EnrollMemberResponse>> EnrollAll(
       const std::string& partner, const std::vector<api::EnrollMemberRequest>& requests,
       Deadline deadline = kNoDeadline);
 
   // EnrollAll in two halves, so that a caller may stage one window while the previous one is
   // being published. StageEnrollments takes the records' idempotency keys, answers the records
-  // it can answer at once (refused, repeated), records the members' new keys and the new records
-  // as pending, and holds the keys; PublishStaged publishes the staged events, records them done,
-  // answers them and releases the keys. Windows published one after another are published in
+  // it can answer at once (refused, repeated), records the members' new keys, prepares the new
+  // records and holds the keys; PublishStaged publishes the staged events, records them (done, or
+  // pending when Kafka did not acknowledge them, as the Committer does), answers them and
+  // releases the keys. Windows published one after another are published in
   // order. Records StageEnrollments leaves to be enrolled one by one (a key repeated in the
   // window, a record pending from an earlier attempt) are listed in `alone`: the caller enrolls
   // them with Enroll once no staged window of its holds keys.

@@ -112,8 +112,8 @@ grpc::Status IntakeService::BulkEnroll(grpc::ServerContext* context,
   };
 
   // Windows overlap: the next window is read while up to kBulkWindowsInFlight windows are
-  // staged (checked, sealed, recorded pending; one may wait for its members' new keys while
-  // another seals) and published. Each window's keys are taken in stream order before it is
+  // staged (checked, sealed; one may wait for its members' new keys while another seals) and
+  // published. Each window's keys are taken in stream order before it is
   // staged, and windows are published one after another, in stream order. A finished window is
   // tallied in order and freed on a thread of its own. Stopping (must_stop) takes effect once
   // the windows in flight are through.
