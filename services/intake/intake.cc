@@ -466,7 +466,7 @@ void Intake::StageLocked(const std::string& partner,
     l.valid.emplace(std::move(valid).value());
   });
 
-  // New records: their members' keys, then sealed and recorded pending.
+  // New records: their members' keys, then sealed.
   std::vector<size_t> fresh;  // of `window`
   std::vector<std::string> members;
   for (size_t w = 0; w < window.size(); ++w) {
