@@ -148,7 +148,7 @@ Result<crypto::DataKey> KeyVault::KeyOf(const std::string& member_id,
   }
   store::WriteBatch batch;
   Remember(member_id, *created, batch);
-  if (Status s = store_.Write(batch); !s.ok()) return s;
+  if (Status s = store_.Write(batch, store::Durability::kNoSync); !s.ok()) return s;
   return *Cache(member_id, std::move(created->key));
 }
 
@@ -235,7 +235,7 @@ Status KeyVault::PrepareKeys(const std::vector<std::string>& member_ids,
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
-    Status written = store_.Write(batch);
+    Status written = store_.Write(batch, store::Durability::kNoSync);  // see Remember
     if (written.ok()) {
       for (size_t i = 0; i < delivered.size(); ++i) {
         if (delivered[i].status.ok()) Cache(missing[i], std::move(created[i].key));

@@ -97,7 +97,10 @@ class KeyVault : public MemberVault {
     bus::OutgoingMessage record;  // for the key topic
   };
   Result<NewKey> CreateKey(const std::string& member_id);
-  // The cache entries of keys the key topic acknowledged. Under mu_.
+  // The cache entries of keys the key topic acknowledged. Written without fsync: the key topic
+  // is what makes a key durable. A machine crash may lose an entry; ClaimFollower restores the
+  // key id from the key topic (so erasure still finds it), and the next Seal for the member
+  // creates another key, as two replicas may. Under mu_.
   static void Remember(const std::string& member_id, const NewKey& key, store::WriteBatch& batch);
 
   crypto::PseudonymKey pseudonym_key_;
