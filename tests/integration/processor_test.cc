@@ -15,6 +15,7 @@
 #include "tests/integration/counting_fold.h"
 #include "tests/support/child_process.h"
 #include "tests/support/dev_broker.h"
+#include "tests/support/ordered_produce.h"
 #include "tests/support/temp_dir.h"
 
 namespace claims::testing {
@@ -50,6 +51,7 @@ class ProcessorTest : public ::testing::Test {
     bus::ProducerOptions options;
     options.bootstrap_servers = broker_->bootstrap_servers();
     options.linger_ms = 1;
+    test_support::OneRequestInFlight(options.properties);  // errors are injected
     auto producer = bus::Producer::Create(options);
     ASSERT_TRUE(producer.ok());
     producer_ = std::move(producer).value();

@@ -12,6 +12,7 @@
 
 #include "libs/processor/processor.h"
 #include "tests/integration/counting_fold.h"
+#include "tests/support/ordered_produce.h"
 
 namespace {
 
@@ -63,6 +64,7 @@ int main(int argc, char** argv) {
   claims::bus::ProducerOptions producer_options;
   producer_options.bootstrap_servers = bootstrap;
   producer_options.linger_ms = 1;
+  claims::test_support::OneRequestInFlight(producer_options.properties);  // errors are injected
   auto producer = claims::bus::Producer::Create(producer_options);
   claims::bus::ConsumerOptions consumer_options;
   consumer_options.bootstrap_servers = bootstrap;
