@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <atomic>
 #include <limits>
-#include <thread>
+
+#include "libs/base/parallel.h"
 
 namespace claims::processor {
 namespace {
@@ -175,19 +176,8 @@ Status Processor::ProcessBatch() {
     }
     w.status = part.fold->Finish(w.batch);
   };
-  const size_t threads = std::min<size_t>(options_.fold_threads, work.size());
-  if (threads > 1 && records >= kMinRecordsToFoldInParallel) {
-    std::atomic<size_t> next{0};
-    auto worker = [&] {
-      for (size_t i = next++; i < work.size(); i = next++) fold(work[i]);
-    };
-    std::vector<std::thread> helpers;
-    for (size_t t = 1; t < threads; ++t) helpers.emplace_back(worker);
-    worker();
-    for (std::thread& t : helpers) t.join();
-  } else {
-    for (Work& w : work) fold(w);
-  }
+  ForEachIndex(work.size(), records >= kMinRecordsToFoldInParallel ? options_.fold_threads : 1,
+               [&](size_t i) { fold(work[i]); });
   for (Work& w : work) {
     Partition& part = *w.part;
     if (!w.status.ok()) {

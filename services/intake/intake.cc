@@ -7,8 +7,8 @@
 #include <cassert>
 #include <map>
 #include <optional>
-#include <thread>
 
+#include "libs/base/parallel.h"
 #include "libs/crypto/sha256.h"
 #include "libs/domain/codec/event_codec.h"
 #include "libs/identity/bank_card.h"
@@ -75,22 +75,13 @@ void RecordCall(ev::Envelope& event, const std::string& partner, const std::stri
 // Records of a bulk window below this many are handled on the calling thread alone.
 constexpr size_t kMinRecordsToSplit = 64;
 
-// Runs `body(i)` for every i < n: the first half on this thread, the second on one more. The
-// per-record work of a bulk window (MACs, pseudonyms, validation, store reads, sealing,
-// serialising) is most of its CPU and independent from record to record, so two cores share
-// it. `body` must be safe to run on two threads at once for distinct i.
+// Runs `body(i)` for every i < n, on two threads once there are enough: the per-record work of a
+// bulk window (MACs, pseudonyms, validation, store reads, sealing, serialising) is most of its
+// CPU and independent from record to record. `body` must be safe to run on two threads at once
+// for distinct i.
 template <typename Body>
-void ForEachOnTwoThreads(size_t n, const Body& body) {
-  if (n < kMinRecordsToSplit) {
-    for (size_t i = 0; i < n; ++i) body(i);
-    return;
-  }
-  const size_t half = n / 2;
-  std::thread second([&] {
-    for (size_t i = half; i < n; ++i) body(i);
-  });
-  for (size_t i = 0; i < half; ++i) body(i);
-  second.join();
+void ForEachRecord(size_t n, const Body& body) {
+  ForEachIndex(n, n < kMinRecordsToSplit ? 1 : 2, body);
 }
 
 Status KeyReused(const std::string& key, const std::string& method,
@@ -432,7 +423,7 @@ void Intake::StageLocked(const std::string& partner,
     std::string member;
   };
   std::vector<Looked> looked(window.size());
-  ForEachOnTwoThreads(window.size(), [&](size_t w) {
+  ForEachRecord(window.size(), [&](size_t w) {
     const size_t i = window[w];
     const api::EnrollMemberRequest& request = requests[i];
     Looked& l = looked[w];
@@ -490,7 +481,7 @@ void Intake::StageLocked(const std::string& partner,
     store::WriteBatch state;
   };
   std::vector<Made> made(fresh.size());
-  ForEachOnTwoThreads(fresh.size(), [&](size_t f) {
+  ForEachRecord(fresh.size(), [&](size_t f) {
     const size_t w = fresh[f];
     const size_t i = window[w];
     Looked& l = looked[w];
