@@ -197,6 +197,9 @@ class Intake {
   // answers NOT_FOUND.
   Result<size_t> PurgeIdempotencyKeys();
 
+  // The committer of Terminate, SubmitClaim and Appeal (its counts, for benchmarks).
+  const Committer& committer() const { return *committer_; }
+
  private:
   // What a mutating call records: the event to publish, the answer, and state to write with it.
   struct Prepared {
