@@ -62,10 +62,14 @@ class GatedLog : public events::EventLog {
     std::lock_guard<std::mutex> lock(mu_);
     fail_ = fail;
   }
-  // Waits until `n` appends have begun (at most 10 s).
-  bool WaitForAppends(int n) {
+  // Waits until `n` appends have begun (at most `timeout`).
+  bool WaitForAppends(int n, std::chrono::milliseconds timeout = 10s) {
     std::unique_lock<std::mutex> lock(mu_);
-    return entered_.wait_for(lock, 10s, [&] { return appends_ >= n; });
+    return entered_.wait_for(lock, timeout, [&] { return appends_ >= n; });
+  }
+  int appends() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return appends_;
   }
   std::vector<std::string> ids() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -96,11 +100,13 @@ class CommitterTest : public ::testing::Test {
     store_ = std::move(store).value();
   }
 
-  std::unique_ptr<Committer> NewCommitter() {
-    return std::make_unique<Committer>(*store_, log_,
-                                       [](const Status& s, std::chrono::milliseconds) {
-                                         return Unavailable("not recorded: " + s.message());
-                                       });
+  std::unique_ptr<Committer> NewCommitter(int publishers = 1) {
+    return std::make_unique<Committer>(
+        *store_, log_,
+        [](const Status& s, std::chrono::milliseconds) {
+          return Unavailable("not recorded: " + s.message());
+        },
+        4096, publishers);
   }
 
   static std::shared_ptr<Mutation> MutationFor(int i) {
@@ -136,7 +142,7 @@ class CommitterTest : public ::testing::Test {
 };
 
 TEST_F(CommitterTest, ConcurrentCallsShareStoreWritesAndEachEndsDoneWithItsState) {
-  auto committer = NewCommitter();
+  auto committer = NewCommitter(2);  // two groups in Kafka at once
   log_.Open(false);  // the first group waits in Kafka while the others queue behind it
   constexpr int kCalls = 48;
   std::vector<Status> results(kCalls, Status(StatusCode::kInternal, "not run"));
@@ -173,6 +179,27 @@ TEST_F(CommitterTest, ConcurrentCallsShareStoreWritesAndEachEndsDoneWithItsState
   EXPECT_EQ(done, 0u);
   EXPECT_GE(committer->done_writes(), 2u);
   EXPECT_LE(committer->done_writes(), 8u);
+}
+
+TEST_F(CommitterTest, OnePublisherSendsEveryCallThatCameDuringARoundTripInTheNextGroup) {
+  auto committer = NewCommitter();  // the default: one publisher
+  log_.Open(false);
+  constexpr int kCalls = 40;
+  std::vector<Status> results(kCalls, Status(StatusCode::kInternal, "not run"));
+  std::thread first([&] { results[0] = committer->Commit(MutationFor(0), Clock::now() + 20s); });
+  ASSERT_TRUE(log_.WaitForAppends(1));
+  for (int i = 1; i < kCalls; ++i) {
+    committer->CommitAsync(MutationFor(i), Clock::now() + 20s,
+                           [&results, i](Status st) { results[i] = std::move(st); });
+  }
+  EXPECT_FALSE(log_.WaitForAppends(2, 200ms));  // nothing else goes while the first group waits
+  log_.Open(true);
+  first.join();
+  committer.reset();  // waits for everything handed over
+  for (int i = 0; i < kCalls; ++i)
+    EXPECT_TRUE(results[i].ok()) << i << ": " << results[i].ToString();
+  EXPECT_EQ(log_.ids().size(), static_cast<size_t>(kCalls));
+  EXPECT_EQ(log_.appends(), 2);  // the first call alone, then the 39 others together
 }
 
 TEST_F(CommitterTest, AnUnacknowledgedEventLeavesItsRecordPendingWithTheEventAndNoState) {
