@@ -12,6 +12,7 @@
 //   4. the dev broker's own ceiling: MEMBERS bare records of an enrollment's size: records/s.
 //
 //   intake_bench [STREAMS] [SECONDS] [MEMBERS] [sync|nosync]      defaults 64 5 100000 sync
+// (SECONDS 0: BulkEnroll and the bare records only.)
 // (nosync: RocksDB writes without fsync, to see what the disk costs; intake always syncs.)
 // Targets: SubmitClaim at least 0.5 x echo; BulkEnroll at least 50,000 members/s.
 
@@ -274,9 +275,9 @@ int Run(int argc, char** argv) {
   const int seconds = argc > 2 ? std::atoi(argv[2]) : 5;
   const int members = argc > 3 ? std::atoi(argv[3]) : 100000;
   const std::string sync = argc > 4 ? argv[4] : "sync";
-  if (streams < 1 || streams > 1024 || seconds < 1 || seconds > 600 || members < 1 ||
+  if (streams < 1 || streams > 1024 || seconds < 0 || seconds > 600 || members < 1 ||
       members > 1000000 || (sync != "sync" && sync != "nosync")) {
-    Die("usage: intake_bench [STREAMS 1-1024] [SECONDS 1-600] [MEMBERS 1-1000000] "
+    Die("usage: intake_bench [STREAMS 1-1024] [SECONDS 0-600] [MEMBERS 1-1000000] "
         "[sync|nosync]");
   }
 
@@ -345,27 +346,32 @@ int Run(int argc, char** argv) {
 
   std::printf("intake_bench: %d streams, %d s each, BulkEnroll of %d members, dev broker, %s\n",
               streams, seconds, members, sync.c_str());
-  const Figures sync_echo =
-      Drive((*echo_server)->port(), streams, std::chrono::seconds(seconds), member_ids, "echo-");
-  Print("echo SubmitClaim (sync API)", sync_echo);
-  const Figures callback_echo_figures = Drive((*callback_echo_server)->port(), streams,
-                                              std::chrono::seconds(seconds), member_ids, "cecho-");
-  Print("echo SubmitClaim (callback)", callback_echo_figures);
-  const Figures& e =
-      sync_echo.per_second >= callback_echo_figures.per_second ? sync_echo : callback_echo_figures;
-  const uint64_t mutations_before = intake.committer().mutations();
-  const uint64_t writes_before = intake.committer().done_writes();
-  const Figures s =
-      Drive((*intake_server)->port(), streams, std::chrono::seconds(seconds), member_ids, "claim-");
-  Print("intake SubmitClaim", s);
-  const uint64_t groups = intake.committer().done_writes() - writes_before;
-  std::printf("%-28s %9.1f calls per Kafka round trip and store write (%lu groups)\n", "",
-              groups > 0 ? static_cast<double>(intake.committer().mutations() - mutations_before) /
-                               static_cast<double>(groups)
-                         : 0.0,
-              static_cast<unsigned long>(groups));
-  std::printf("%-28s %9.2f x the faster echo (target >= 0.50); CPU per call %.2f x its\n", "ratio",
-              s.per_second / e.per_second, s.cpu_us_per_call / e.cpu_us_per_call);
+  if (seconds > 0) {
+    const Figures sync_echo =
+        Drive((*echo_server)->port(), streams, std::chrono::seconds(seconds), member_ids, "echo-");
+    Print("echo SubmitClaim (sync API)", sync_echo);
+    const Figures callback_echo_figures =
+        Drive((*callback_echo_server)->port(), streams, std::chrono::seconds(seconds), member_ids,
+              "cecho-");
+    Print("echo SubmitClaim (callback)", callback_echo_figures);
+    const Figures& e = sync_echo.per_second >= callback_echo_figures.per_second
+                           ? sync_echo
+                           : callback_echo_figures;
+    const uint64_t mutations_before = intake.committer().mutations();
+    const uint64_t writes_before = intake.committer().done_writes();
+    const Figures s = Drive((*intake_server)->port(), streams, std::chrono::seconds(seconds),
+                            member_ids, "claim-");
+    Print("intake SubmitClaim", s);
+    const uint64_t groups = intake.committer().done_writes() - writes_before;
+    std::printf("%-28s %9.1f calls per Kafka round trip and store write (%lu groups)\n", "",
+                groups > 0
+                    ? static_cast<double>(intake.committer().mutations() - mutations_before) /
+                          static_cast<double>(groups)
+                    : 0.0,
+                static_cast<unsigned long>(groups));
+    std::printf("%-28s %9.2f x the faster echo (target >= 0.50); CPU per call %.2f x its\n",
+                "ratio", s.per_second / e.per_second, s.cpu_us_per_call / e.cpu_us_per_call);
+  }
 
   // BulkEnroll: one stream of `members` records, made before the clock starts (making them is
   // the generator's work, not intake's).
