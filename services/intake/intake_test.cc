@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "libs/bus/consumer.h"
@@ -21,6 +22,7 @@
 #include "libs/rpc/server.h"
 #include "libs/rpc/server_metrics.h"
 #include "libs/rpc/status_mapping.h"
+#include "libs/store/disk_faults.h"
 #include "mutualaid/events/v1/decisions.pb.h"
 #include "mutualaid/events/v1/intake.pb.h"
 #include "mutualaid/events/v1/payments.pb.h"
@@ -729,6 +731,83 @@ TEST_F(IntakeTest, BulkEnrollOfTwentyThousandMembersAnswersCompactly) {
   EXPECT_LT(response.ByteSizeLong(), 64u);
   EXPECT_EQ(ReadTopic(kIntakeTopic, kMembers).size(), static_cast<size_t>(kMembers));
   EXPECT_EQ(ReadTopic(kKeyTopic, kMembers).size(), static_cast<size_t>(kMembers));
+}
+
+// Bulk windows on a disk that fills: the window whose writes fail is answered with the store's
+// error, and from then on nothing is published, neither members' keys nor events. A store
+// reopened on a disk with room enrolls the same records.
+TEST_F(IntakeTest, BulkWindowsOnAStoreThatCannotWritePublishNothingAfterTheFailure) {
+  auto faults = std::make_shared<store::DiskFaults>();
+  store::StoreOptions so;
+  so.column_families = IntakeColumnFamilies();
+  so.test_disk_faults = faults;
+  auto opened = store::StateStore::Open(dir_->File("filling"), so);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  std::unique_ptr<store::StateStore> store = std::move(opened).value();
+  std::unique_ptr<KeyVault> vault = NewVault(*store);
+  auto intake = std::make_unique<Intake>(intake_options_, *store, *log_, *vault, *clock_);
+  // Three windows of ten new members each.
+  auto window = [&](int w) {
+    std::vector<api::EnrollMemberRequest> records;
+    for (int i = 0; i < 10; ++i) {
+      records.push_back(Enrollment("fill-" + std::to_string(w) + "-" + std::to_string(i),
+                                   ResidentId("19800101", false, std::to_string(10 + w * 10 + i))));
+    }
+    return records;
+  };
+  auto members_of = [&](const std::vector<api::EnrollMemberRequest>& records) {
+    std::set<std::string> out;
+    for (const auto& r : records) out.insert(vault->MemberId(r.resident_id_number()));
+    return out;
+  };
+
+  for (const auto& r : intake->EnrollAll("P1", window(0)))
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  faults->SetDiskFull(true);
+  for (int w = 1; w <= 2; ++w) {
+    for (const auto& r : intake->EnrollAll("P1", window(w))) {
+      ASSERT_FALSE(r.ok()) << "window " << w;
+      EXPECT_NE(r.status().code(), StatusCode::kDeadlineExceeded) << r.status().ToString();
+    }
+  }
+
+  // Window 0's events and keys; window 1's keys, in Kafka when the disk failed under them;
+  // nothing of window 2.
+  std::set<std::string> event_members;
+  for (const bus::Message& m : ReadTopic(kIntakeTopic, 10)) {
+    ev::Envelope e;
+    ASSERT_TRUE(e.ParseFromString(m.value));
+    event_members.insert(e.member_id());
+  }
+  EXPECT_EQ(event_members, members_of(window(0)));
+  std::set<std::string> key_members;
+  for (const bus::Message& m : ReadTopic(kKeyTopic, 20)) key_members.insert(MemberOfKeyId(m.key));
+  std::set<std::string> expected_keys = members_of(window(0));
+  for (const std::string& m : members_of(window(1))) expected_keys.insert(m);
+  EXPECT_EQ(key_members, expected_keys);
+
+  // Nothing of windows 1 and 2 was recorded; reopened on a disk with room, they enroll.
+  intake.reset();
+  vault.reset();
+  store.reset();
+  faults->SetDiskFull(false);
+  opened = store::StateStore::Open(dir_->File("filling"), so);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  store = std::move(opened).value();
+  for (int w = 1; w <= 2; ++w) {
+    for (const auto& r : window(w)) {
+      Result<std::optional<std::string>> found =
+          store->Get(kIdempotencyCf, Join("P1", r.idempotency_key()));
+      ASSERT_TRUE(found.ok());
+      EXPECT_FALSE(found->has_value()) << r.idempotency_key();
+    }
+  }
+  vault = NewVault(*store);
+  intake = std::make_unique<Intake>(intake_options_, *store, *log_, *vault, *clock_);
+  for (int w = 1; w <= 2; ++w) {
+    for (const auto& r : intake->EnrollAll("P1", window(w)))
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
 }
 
 TEST_F(IntakeTest, AWindowStagedOnTwoThreadsAnswersEveryRecordInStreamOrderAndRecordsItDone) {

@@ -135,6 +135,9 @@ Result<crypto::DataKey> KeyVault::KeyOf(const std::string& member_id,
   if (timeout.count() <= 0) {
     return Status(StatusCode::kDeadlineExceeded, "no time left to record the member's data key");
   }
+  // A store that failed a write refuses every write from then on: publish no key it cannot
+  // remember (the key would only be one more to erase).
+  if (Status health = store_.WriteHealth(); !health.ok()) return health;
   Result<NewKey> created = CreateKey(member_id);
   if (!created.ok()) return created.status();
   // Durable in the key topic before anything is sealed with it: a sealed value whose key is
@@ -199,6 +202,7 @@ Status KeyVault::PrepareKeys(const std::vector<std::string>& member_ids,
     if (timeout.count() <= 0) {
       return Status(StatusCode::kDeadlineExceeded, "no time left to record the members' data keys");
     }
+    if (Status health = store_.WriteHealth(); !health.ok()) return health;  // as in KeyOf
     creating_.insert(missing.begin(), missing.end());
   }
   // The keys of `missing` are this call's alone until it takes them out of creating_.
