@@ -118,7 +118,8 @@ TEST(DevbrokerTest, CreatesPipelineTopicsWithTheRequestedPartitions) {
   std::unique_ptr<DevBroker> broker = StartBroker(options);
   ASSERT_NE(broker, nullptr);
   EXPECT_EQ(Reply(*broker, "partitions"),
-            "OK adjudication.decisions.v1=5 intake.events.v1=5 payout.commands.v1=1 "
+            "OK adjudication.decisions.v1=5 intake.calls.v1=1 intake.events.v1=5 "
+            "payout.commands.v1=1 "
             "payout.payments.v1=5");
   EXPECT_EQ(Reply(*broker, "status"),
             "OK brokers=2 down=none partitions=5 tcp_nodelay=true bootstrap=" +

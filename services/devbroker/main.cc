@@ -20,7 +20,9 @@ namespace {
 
 constexpr const char* kPipelineTopics[] = {"intake.events.v1", "adjudication.decisions.v1",
                                            "payout.payments.v1"};
-constexpr const char* kSinglePartitionTopic = "payout.commands.v1";
+// Logs read in one total order: one partition each, whatever --partitions (the payout desk's
+// commands; intake's calls, whose first under a key holds it).
+constexpr const char* kSinglePartitionTopics[] = {"payout.commands.v1", "intake.calls.v1"};
 
 int Fail(const std::string& message) {
   std::fprintf(stderr, "devbroker: %s\n", message.c_str());
@@ -62,9 +64,8 @@ int main(int argc, char** argv) {
       return Fail(s.ToString());
     }
   }
-  // The payout desk folds its commands in one total order: one partition, whatever --partitions.
-  if (claims::Status s = (*cluster)->CreateTopic(kSinglePartitionTopic, 1); !s.ok()) {
-    return Fail(s.ToString());
+  for (const char* topic : kSinglePartitionTopics) {
+    if (claims::Status s = (*cluster)->CreateTopic(topic, 1); !s.ok()) return Fail(s.ToString());
   }
 
   ControlHandler handler(**cluster, flags->partitions);

@@ -5,10 +5,11 @@
 
 namespace claims::intake {
 
-Committer::Committer(store::StateStore& store, events::EventLog& log,
+Committer::Committer(store::StateStore& store, events::EventLog& log, KeyClaims& claims,
                      PublishFailure publish_failure, size_t max_group, int publishers)
     : store_(store),
       log_(log),
+      claims_(claims),
       publish_failure_(std::move(publish_failure)),
       max_group_(std::max<size_t>(max_group, 1)) {
   for (int i = 0; i < std::max(publishers, 1); ++i) {
@@ -72,6 +73,28 @@ void Committer::Finish(const std::vector<std::shared_ptr<Ticket>>& tickets) {
   }
 }
 
+Status KeyReused(const std::string& key, const std::string& method,
+                 const mutualaid::intake::v1::storage::IdempotencyRecord& holder) {
+  return AlreadyExists("idempotency key '" + key + "' was already used for a different " +
+                       (holder.method() == method ? "request" : holder.method() + " call"));
+}
+
+std::vector<Status> ClaimKeys(KeyClaims& claims, const std::vector<KeyClaims::Claim>& wanted,
+                              std::chrono::milliseconds timeout) {
+  std::vector<Status> out(wanted.size());
+  const auto holders = claims.ClaimAll(wanted, timeout);
+  for (size_t k = 0; k < wanted.size(); ++k) {
+    if (!holders[k].ok()) {
+      out[k] = holders[k].status();
+    } else if (!SameCall(*holders[k], wanted[k].call)) {
+      const std::string& record_key = wanted[k].record_key;
+      out[k] = KeyReused(record_key.substr(record_key.find('\0') + 1), wanted[k].call.method(),
+                         *holders[k]);
+    }
+  }
+  return out;
+}
+
 std::string PendingRecord(mutualaid::intake::v1::storage::IdempotencyRecord record,
                           const mutualaid::events::v1::Envelope& event) {
   record.set_done(false);
@@ -101,6 +124,7 @@ void Committer::Publish() {
       }
     }
     Finish(finished);
+    finished.clear();
     if (group.empty()) continue;
 
     if (const Status health = store_.WriteHealth(); !health.ok()) {
@@ -110,13 +134,42 @@ void Committer::Publish() {
       continue;
     }
 
+    // The keys first: only calls that hold their keys are published. A recorded mutation
+    // claimed its key when it was first published.
+    std::chrono::milliseconds budget{0};
+    std::vector<KeyClaims::Claim> wanted;
+    std::vector<size_t> of;  // index in `group` of each claim
+    for (size_t i = 0; i < group.size(); ++i) {
+      const Mutation& m = *group[i]->mutation;
+      budget = std::max(budget, m.budget);
+      if (m.recorded) continue;
+      wanted.push_back({m.record_key, m.record});
+      of.push_back(i);
+    }
+    const auto claiming = std::chrono::steady_clock::now();
+    const std::vector<Status> claimed = ClaimKeys(claims_, wanted, budget);
+    for (size_t k = 0; k < of.size(); ++k) {
+      if (claimed[k].ok()) continue;
+      Ticket& ticket = *group[of[k]];
+      ticket.status = claimed[k].code() == StatusCode::kAlreadyExists
+                          ? claimed[k]
+                          : publish_failure_(claimed[k], ticket.mutation->budget);
+      finished.push_back(std::move(group[of[k]]));
+    }
+    Group held;  // the calls that hold their keys
+    for (auto& ticket : group) {
+      if (ticket != nullptr) held.push_back(std::move(ticket));
+    }
+    Finish(finished);
+    group = std::move(held);
+    if (group.empty()) continue;
+    budget -= std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                    claiming);
+    budget = std::max(budget, std::chrono::milliseconds(1));
+
     std::vector<mutualaid::events::v1::Envelope> events;
     events.reserve(group.size());
-    std::chrono::milliseconds budget{0};
-    for (const auto& ticket : group) {
-      events.push_back(std::move(ticket->mutation->event));
-      budget = std::max(budget, ticket->mutation->budget);
-    }
+    for (const auto& ticket : group) events.push_back(std::move(ticket->mutation->event));
     const std::vector<Status> outcomes = log_.AppendAll(events, budget);
 
     // The outcome of every event, in one write without fsync (see the class comment for why

@@ -16,6 +16,7 @@
 #include "libs/store/state_store.h"
 #include "mutualaid/events/v1/envelope.pb.h"
 #include "mutualaid/intake/v1/storage.pb.h"
+#include "services/intake/ports.h"
 
 namespace claims::intake {
 
@@ -43,6 +44,16 @@ struct Mutation {
 // Kafka did not acknowledge (a retry with the key publishes them again).
 std::string PendingRecord(mutualaid::intake::v1::storage::IdempotencyRecord record,
                           const mutualaid::events::v1::Envelope& event);
+
+// What a call is told when its idempotency key is held by a different request (`holder`).
+Status KeyReused(const std::string& key, const std::string& method,
+                 const mutualaid::intake::v1::storage::IdempotencyRecord& holder);
+
+// Claims `wanted` in one KeyClaims::ClaimAll, waiting at most `timeout`. Returns, per claim, OK
+// when its call holds the key (it may publish), ALREADY_EXISTS when a different request holds it,
+// or the claim's error (nothing decided: nothing may be published).
+std::vector<Status> ClaimKeys(KeyClaims& claims, const std::vector<KeyClaims::Claim>& wanted,
+                              std::chrono::milliseconds timeout);
 
 // What a call whose deadline passed before its event was recorded is told.
 inline constexpr char kCommitTooLate[] =
@@ -86,6 +97,9 @@ V AwaitCallback(std::chrono::steady_clock::time_point deadline, const std::strin
 //     retry with the key publishes those very bytes.
 // A call is answered OK only once its event is acknowledged and its done record written.
 //
+// Before publishing, the group's keys are claimed (KeyClaims, ports.h): a call whose key another
+// request holds, on any replica, is answered ALREADY_EXISTS and publishes nothing.
+//
 // Nothing is written before publishing. Kafka (acks=all) is what makes a call durable; the store
 // is this replica's copy of what the log holds: every event carries its call (IntakeCall: key,
 // request MAC, answer), ClaimFollower turns each into a done record and rebuilds the state, and a
@@ -118,8 +132,8 @@ class Committer {
  public:
   using PublishFailure = std::function<Status(const Status&, std::chrono::milliseconds)>;
 
-  Committer(store::StateStore& store, events::EventLog& log, PublishFailure publish_failure,
-            size_t max_group = 4096, int publishers = 1);
+  Committer(store::StateStore& store, events::EventLog& log, KeyClaims& claims,
+            PublishFailure publish_failure, size_t max_group = 4096, int publishers = 1);
   ~Committer();  // commits what was handed over, then stops
   Committer(const Committer&) = delete;
   Committer& operator=(const Committer&) = delete;
@@ -154,6 +168,7 @@ class Committer {
 
   store::StateStore& store_;
   events::EventLog& log_;
+  KeyClaims& claims_;
   PublishFailure publish_failure_;
   const size_t max_group_;
   mutable std::mutex mu_;

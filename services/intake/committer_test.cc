@@ -86,6 +86,44 @@ class GatedLog : public events::EventLog {
   std::vector<std::string> ids_;
 };
 
+// Key claims decided in memory, as one shared calls log would decide them: the first call
+// claimed under a key holds it. `Fail` makes every claim fail.
+class MemoryKeyClaims : public KeyClaims {
+ public:
+  std::vector<Result<storage::IdempotencyRecord>> ClaimAll(const std::vector<Claim>& claims,
+                                                           std::chrono::milliseconds) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<Result<storage::IdempotencyRecord>> out;
+    for (const Claim& c : claims) {
+      ++claimed_;
+      if (fail_) {
+        out.push_back(Unavailable("calls log down"));
+        continue;
+      }
+      out.push_back(holders_.emplace(c.record_key, c.call).first->second);
+    }
+    return out;
+  }
+  void Hold(const std::string& record_key, storage::IdempotencyRecord call) {
+    std::lock_guard<std::mutex> lock(mu_);
+    holders_[record_key] = std::move(call);
+  }
+  void Fail(bool fail) {
+    std::lock_guard<std::mutex> lock(mu_);
+    fail_ = fail;
+  }
+  int claimed() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return claimed_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, storage::IdempotencyRecord> holders_;
+  bool fail_ = false;
+  int claimed_ = 0;
+};
+
 class CommitterTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -102,7 +140,7 @@ class CommitterTest : public ::testing::Test {
 
   std::unique_ptr<Committer> NewCommitter(int publishers = 1) {
     return std::make_unique<Committer>(
-        *store_, log_,
+        *store_, log_, claims_,
         [](const Status& s, std::chrono::milliseconds) {
           return Unavailable("not recorded: " + s.message());
         },
@@ -114,6 +152,7 @@ class CommitterTest : public ::testing::Test {
     m->cf = kRecords;
     m->record_key = "key-" + std::to_string(i);
     m->record.set_method("SubmitClaim");
+    m->record.set_request_sha256("mac-" + std::to_string(i));
     m->record.set_response("answer-" + std::to_string(i));
     m->event.set_event_id("in-" + std::to_string(i));
     m->record.set_event(m->event.SerializeAsString());
@@ -139,6 +178,7 @@ class CommitterTest : public ::testing::Test {
   std::unique_ptr<test_support::TempDir> dir_;
   std::unique_ptr<store::StateStore> store_;
   GatedLog log_;
+  MemoryKeyClaims claims_;
 };
 
 TEST_F(CommitterTest, ConcurrentCallsShareStoreWritesAndEachEndsDoneWithItsState) {
@@ -202,6 +242,45 @@ TEST_F(CommitterTest, OnePublisherSendsEveryCallThatCameDuringARoundTripInTheNex
   EXPECT_EQ(log_.appends(), 2);  // the first call alone, then the 39 others together
 }
 
+TEST_F(CommitterTest, ACallWhoseKeyADifferentRequestHoldsIsRefusedAndPublishesNothing) {
+  auto committer = NewCommitter();
+  // key-2 is held by another request (made on another replica); key-3 by this very request.
+  storage::IdempotencyRecord other = MutationFor(2)->record;
+  other.set_request_sha256("another-mac");
+  claims_.Hold("key-2", other);
+  claims_.Hold("key-3", MutationFor(3)->record);
+  std::vector<Status> results(4);
+  std::vector<std::thread> calls;
+  for (int i = 1; i <= 3; ++i) {
+    calls.emplace_back(
+        [&, i] { results[i] = committer->Commit(MutationFor(i), Clock::now() + 10s); });
+  }
+  for (std::thread& t : calls) t.join();
+  EXPECT_TRUE(results[1].ok()) << results[1].ToString();
+  EXPECT_TRUE(results[3].ok()) << results[3].ToString();
+  EXPECT_EQ(results[2].code(), StatusCode::kAlreadyExists) << results[2].ToString();
+  EXPECT_NE(results[2].message().find("'key-2'"), std::string::npos) << results[2].message();
+  EXPECT_FALSE(Record(2).has_value());
+  EXPECT_FALSE(HasState(2));
+  std::vector<std::string> ids = log_.ids();
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<std::string>{"in-1", "in-3"}));
+}
+
+TEST_F(CommitterTest, AClaimThatFailsPublishesAndRecordsNothingAndARetryGoesThrough) {
+  auto committer = NewCommitter();
+  claims_.Fail(true);
+  const Status s = committer->Commit(MutationFor(1), Clock::now() + 10s);
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+  EXPECT_NE(s.message().find("calls log down"), std::string::npos) << s.message();
+  EXPECT_FALSE(Record(1).has_value());
+  EXPECT_TRUE(log_.ids().empty());
+  claims_.Fail(false);
+  ASSERT_TRUE(committer->Commit(MutationFor(1), Clock::now() + 10s).ok());
+  EXPECT_TRUE(Record(1)->done());
+  EXPECT_EQ(log_.ids(), std::vector<std::string>{"in-1"});
+}
+
 TEST_F(CommitterTest, AnUnacknowledgedEventLeavesItsRecordPendingWithTheEventAndNoState) {
   auto committer = NewCommitter();
   log_.Fail(true);
@@ -217,12 +296,15 @@ TEST_F(CommitterTest, AnUnacknowledgedEventLeavesItsRecordPendingWithTheEventAnd
   EXPECT_EQ(committer->pending_writes(), 1u);
   EXPECT_EQ(committer->done_writes(), 0u);
 
-  // The retry: recorded already, so only published, then done.
+  // The retry: recorded already, so only published (its key was claimed the first time), then
+  // done.
   log_.Fail(false);
   std::shared_ptr<Mutation> retry = MutationFor(1);
   retry->recorded = true;
   retry->record = *r;
+  const int claimed = claims_.claimed();
   ASSERT_TRUE(committer->Commit(retry, Clock::now() + 10s).ok());
+  EXPECT_EQ(claims_.claimed(), claimed);
   EXPECT_TRUE(Record(1)->done());
   EXPECT_TRUE(HasState(1));
   EXPECT_EQ(log_.ids(), std::vector<std::string>{"in-1"});

@@ -13,6 +13,7 @@
 #include "libs/domain/codec/event_codec.h"
 #include "libs/identity/bank_card.h"
 #include "mutualaid/events/v1/intake.pb.h"
+#include "services/intake/key_claims.h"
 #include "services/intake/validation.h"
 #include "services/intake/vault.h"
 
@@ -84,12 +85,6 @@ void ForEachRecord(size_t n, const Body& body) {
   ForEachIndex(n, n < kMinRecordsToSplit ? 1 : 2, body);
 }
 
-Status KeyReused(const std::string& key, const std::string& method,
-                 const storage::IdempotencyRecord& record) {
-  return AlreadyExists("idempotency key '" + key + "' was already used for a different " +
-                       (record.method() == method ? "request" : record.method() + " call"));
-}
-
 }  // namespace
 
 bool KeyLocks::LockAll(const std::vector<std::string>& keys, Deadline deadline) {
@@ -116,8 +111,8 @@ void KeyLocks::UnlockAll(const std::vector<std::string>& keys) {
 }
 
 std::vector<std::string> IntakeColumnFamilies() {
-  return {kIdempotencyCf, kMembersCf,    kClaimsCf,      kPartnerClaimsCf,
-          kSubmittedCf,   kMemberKeysCf, kMemberKeyIdsCf};
+  return {kIdempotencyCf, kMembersCf,    kClaimsCf,       kPartnerClaimsCf,
+          kSubmittedCf,   kMemberKeysCf, kMemberKeyIdsCf, kKeyHoldersCf};
 }
 
 std::string ClaimIdFor(const std::string& partner, const std::string& key) {
@@ -125,14 +120,15 @@ std::string ClaimIdFor(const std::string& partner, const std::string& key) {
 }
 
 Intake::Intake(IntakeOptions options, store::StateStore& store, EventLog& log, MemberVault& vault,
-               const BusinessClock& clock)
+               KeyClaims& claims, const BusinessClock& clock)
     : options_(std::move(options)),
       store_(store),
       log_(log),
       vault_(vault),
+      claims_(claims),
       clock_(clock),
       committer_(std::make_unique<Committer>(
-          store_, log_, [this](const Status& s, std::chrono::milliseconds budget) {
+          store_, log_, claims_, [this](const Status& s, std::chrono::milliseconds budget) {
             return PublishFailure(s, budget);
           })) {
   assert(options_.idempotency_retention_days >= kMinIdempotencyRetentionDays);
@@ -520,6 +516,38 @@ void Intake::PublishStaged(StagedEnrollments& staged) {
     staged.index.clear();
   }
   if (!staged.index.empty()) {
+    // The keys first (as the Committer claims them): a record whose key a different request
+    // holds is refused, and nothing of it is published.
+    std::vector<KeyClaims::Claim> wanted;
+    wanted.reserve(staged.index.size());
+    for (size_t k = 0; k < staged.index.size(); ++k) {
+      wanted.push_back({staged.record_keys[k], staged.records[k]});
+    }
+    const std::vector<Status> claimed = ClaimKeys(claims_, wanted, staged.budget);
+    size_t kept = 0;
+    for (size_t k = 0; k < staged.index.size(); ++k) {
+      if (!claimed[k].ok()) {
+        staged.out[staged.index[k]] = claimed[k].code() == StatusCode::kAlreadyExists
+                                          ? claimed[k]
+                                          : PublishFailure(claimed[k], staged.budget);
+        continue;
+      }
+      if (kept != k) {
+        staged.index[kept] = staged.index[k];
+        staged.record_keys[kept] = std::move(staged.record_keys[k]);
+        staged.records[kept] = std::move(staged.records[k]);
+        staged.events[kept] = std::move(staged.events[k]);
+        staged.states[kept] = std::move(staged.states[k]);
+      }
+      ++kept;
+    }
+    staged.index.resize(kept);
+    staged.record_keys.resize(kept);
+    staged.records.resize(kept);
+    staged.events.resize(kept);
+    staged.states.resize(kept);
+  }
+  if (!staged.index.empty()) {
     const std::vector<Status> published = log_.AppendAll(staged.events, staged.budget);
     // Recorded as the Committer records (committer.h says why nothing is recorded before
     // publishing, and why without fsync): done with the state when acknowledged, else pending
@@ -816,36 +844,38 @@ Result<size_t> Intake::PurgeIdempotencyKeys() {
   };
   constexpr size_t kChunk = 1000;
   size_t purged = 0;
-  std::string begin;
-  for (;;) {
-    // One chunk of candidates, then deleted under their keys' locks in one batch.
-    std::vector<std::string> candidates;
-    bool more = false;
-    Status s =
-        store_.ScanRange(kIdempotencyCf, begin, "", [&](std::string_view k, std::string_view v) {
-          if (candidates.size() == kChunk) {
-            more = true;
-            begin = std::string(k);
-            return false;
-          }
-          if (expired(v)) candidates.emplace_back(k);
-          return true;
-        });
-    if (!s.ok()) return s;
-    if (!candidates.empty()) {
+  // The records, then the key holders read from the calls log (KafkaKeyClaims), which are kept as
+  // long: a key is free again once both are gone.
+  for (const char* cf : {kIdempotencyCf, kKeyHoldersCf}) {
+    std::string begin;
+    for (bool more = true; more;) {
+      // One chunk of candidates, then deleted under their keys' locks in one batch.
+      std::vector<std::string> candidates;
+      more = false;
+      Status s = store_.ScanRange(cf, begin, "", [&](std::string_view k, std::string_view v) {
+        if (candidates.size() == kChunk) {
+          more = true;
+          begin = std::string(k);
+          return false;
+        }
+        if (expired(v)) candidates.emplace_back(k);
+        return true;
+      });
+      if (!s.ok()) return s;
+      if (candidates.empty()) continue;
       key_locks_.LockAll(candidates, kNoDeadline);
       HeldKeys held(key_locks_, candidates);
       store::WriteBatch batch;
       for (const std::string& k : candidates) {
-        Result<std::optional<std::string>> now = store_.Get(kIdempotencyCf, k);
+        Result<std::optional<std::string>> now = store_.Get(cf, k);
         if (!now.ok()) return now.status();
-        if (now->has_value() && expired(**now)) batch.Delete(kIdempotencyCf, k);
+        if (now->has_value() && expired(**now)) batch.Delete(cf, k);
       }
       if (Status w = store_.Write(batch); !w.ok()) return w;
-      purged += batch.size();
+      if (cf == kIdempotencyCf) purged += batch.size();
     }
-    if (!more) return purged;
   }
+  return purged;
 }
 
 }  // namespace claims::intake

@@ -114,8 +114,9 @@ struct IntakeOptions {
 // already passed does nothing at all.
 class Intake {
  public:
+  // `claims` decides which of two requests under one key, racing on two replicas, may publish.
   Intake(IntakeOptions options, store::StateStore& store, EventLog& log, MemberVault& vault,
-         const BusinessClock& clock);
+         KeyClaims& claims, const BusinessClock& clock);
 
   Result<api::EnrollMemberResponse> Enroll(const std::string& partner,
                                            const api::EnrollMemberRequest& request,
@@ -255,6 +256,7 @@ class Intake {
   store::StateStore& store_;
   EventLog& log_;
   MemberVault& vault_;
+  KeyClaims& claims_;
   const BusinessClock& clock_;
   KeyLocks key_locks_;
   std::unique_ptr<Committer> committer_;  // last: it stops before the rest goes

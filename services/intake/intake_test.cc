@@ -31,6 +31,7 @@
 #include "services/intake/adapters.h"
 #include "services/intake/claim_follower.h"
 #include "services/intake/intake_service.h"
+#include "services/intake/key_claims.h"
 #include "services/intake/vault.h"
 #include "tests/support/dev_broker.h"
 #include "tests/support/temp_dir.h"
@@ -145,7 +146,8 @@ class IntakeTest : public ::testing::Test {
     log_ = std::move(metered).value();
     clock_ = std::make_unique<FixedBusinessClock>(kToday);
     intake_options_.publish_timeout = 3s;
-    intake_ = std::make_unique<Intake>(intake_options_, *store_, *log_, *vault_, *clock_);
+    claims_ = NewClaims(*store_);
+    intake_ = std::make_unique<Intake>(intake_options_, *store_, *log_, *vault_, *claims_, *clock_);
     service_ = std::make_unique<IntakeService>(*intake_, /*insecure_dev=*/true);
     admin_service_ = std::make_unique<IntakeAdminService>(*intake_, /*insecure_dev=*/true);
     auto grpc_metrics = rpc::ServerMetrics::Register(registry_);
@@ -161,6 +163,18 @@ class IntakeTest : public ::testing::Test {
                                    grpc::InsecureChannelCredentials());
     stub_ = api::IntakeService::NewStub(channel_);
     admin_ = api::IntakeAdminService::NewStub(channel_);
+  }
+
+  // The key claims of a replica whose store is `store`, on the test's cluster, as main wires them.
+  std::unique_ptr<KafkaKeyClaims> NewClaims(store::StateStore& store) {
+    bus::ConsumerOptions co;
+    co.bootstrap_servers = broker_->bootstrap_servers();
+    co.client_id = "intake-calls";
+    auto claims = std::make_unique<KafkaKeyClaims>(store, *producer_,
+                                                   std::move(bus::Consumer::Create(co)).value());
+    const Status caught_up = claims->CatchUp(10s);
+    EXPECT_TRUE(caught_up.ok()) << caught_up.ToString();
+    return claims;
   }
 
   // A vault over `store` with the test's keys, as a replica of intake has.
@@ -315,6 +329,7 @@ class IntakeTest : public ::testing::Test {
   std::unique_ptr<MeteredEventLog> log_;
   std::unique_ptr<FixedBusinessClock> clock_;
   IntakeOptions intake_options_;
+  std::unique_ptr<KafkaKeyClaims> claims_;
   std::unique_ptr<Intake> intake_;
   std::unique_ptr<IntakeService> service_;
   std::unique_ptr<IntakeAdminService> admin_service_;
@@ -418,6 +433,92 @@ TEST_F(IntakeTest, SameKeySameBodyAnswersTheSameAndPublishesOnce) {
   EXPECT_NE(s.error_message().find("'claim-1'"), std::string::npos) << s.error_message();
 }
 
+// Two replicas that have not yet read each other's events (their followers are not running)
+// take calls under the same keys: the calls log decides. A different request under a key held
+// is refused with ALREADY_EXISTS whether it comes after the first or races it, and only the
+// holder's event is published; the same request on both is answered the same on both.
+TEST_F(IntakeTest, TwoReplicasTakingOneKeyAtOnceLetOnlyTheFirstRequestThrough) {
+  const std::string member = EnrollOk("P1", "enroll", ResidentId("19900512", false));
+  Replica other = NewReplica();
+  ASSERT_NE(other.store, nullptr);
+  std::unique_ptr<KeyVault> other_vault = NewVault(*other.store);
+  ClaimFollower other_follower(*other.store, *other.consumer);
+  ASSERT_TRUE(other_follower.Start(10s).ok());
+  const Status caught_up = other_follower.CatchUp(10s);  // it knows the member, then stops
+  ASSERT_TRUE(caught_up.ok()) << caught_up.ToString();
+  std::unique_ptr<KafkaKeyClaims> other_claims = NewClaims(*other.store);
+  Intake replica(intake_options_, *other.store, *log_, *other_vault, *other_claims, *clock_);
+  auto claim = [&](const std::string& key, int64_t amount) {
+    api::SubmitClaimRequest r = Claim(key, member);
+    r.set_amount_fen(amount);
+    return r;
+  };
+
+  // One after the other: the second replica has not read the first one's event.
+  ASSERT_TRUE(intake_->SubmitClaim("P1", claim("after", 60000)).ok());
+  Result<api::SubmitClaimResponse> after = replica.SubmitClaim("P1", claim("after", 70000));
+  ASSERT_EQ(after.status().code(), StatusCode::kAlreadyExists) << after.status().ToString();
+  EXPECT_NE(after.status().message().find("'after'"), std::string::npos);
+
+  // At once, twelve keys: a different amount on each replica, or the same request on both.
+  constexpr int kKeys = 12;
+  std::vector<Result<api::SubmitClaimResponse>> here(kKeys, Status(StatusCode::kInternal, "")),
+      there(kKeys, Status(StatusCode::kInternal, ""));
+  std::vector<std::thread> calls;
+  std::atomic<int> ready{0};
+  auto race = [&](Intake& intake, int k, int64_t amount,
+                  std::vector<Result<api::SubmitClaimResponse>>& out) {
+    ++ready;
+    while (ready.load() < 2 * kKeys) std::this_thread::yield();
+    out[k] = intake.SubmitClaim("P1", claim("race-" + std::to_string(k), amount),
+                                std::chrono::steady_clock::now() + 20s);
+  };
+  for (int k = 0; k < kKeys; ++k) {
+    const bool same = k % 3 == 0;
+    calls.emplace_back(race, std::ref(*intake_), k, 60000 + k, std::ref(here));
+    calls.emplace_back(race, std::ref(replica), k, same ? 60000 + k : 90000 + k, std::ref(there));
+  }
+  for (std::thread& t : calls) t.join();
+
+  std::map<std::string, int64_t> accepted;  // claim id -> amount accepted
+  for (int k = 0; k < kKeys; ++k) {
+    SCOPED_TRACE("race-" + std::to_string(k));
+    const std::string claim_id = ClaimIdFor("P1", "race-" + std::to_string(k));
+    if (k % 3 == 0) {
+      ASSERT_TRUE(here[k].ok()) << here[k].status().ToString();
+      ASSERT_TRUE(there[k].ok()) << there[k].status().ToString();
+      EXPECT_EQ(here[k]->SerializeAsString(), there[k]->SerializeAsString());
+      accepted[claim_id] = 60000 + k;
+      continue;
+    }
+    ASSERT_NE(here[k].ok(), there[k].ok())
+        << here[k].status().ToString() << " / " << there[k].status().ToString();
+    const Status& refused = here[k].ok() ? there[k].status() : here[k].status();
+    EXPECT_EQ(refused.code(), StatusCode::kAlreadyExists) << refused.ToString();
+    accepted[claim_id] = here[k].ok() ? 60000 + k : 90000 + k;
+  }
+  accepted[ClaimIdFor("P1", "after")] = 60000;
+
+  // Published: for each key only the accepted request (the same request on both replicas may
+  // appear twice, under one event id, which consumers drop as a repeat).
+  std::map<std::string, std::set<int64_t>> published;
+  std::map<std::string, std::set<std::string>> event_ids;
+  for (const bus::Message& m : ReadTopic(kIntakeTopic, 1 + accepted.size())) {
+    ev::Envelope e;
+    ASSERT_TRUE(e.ParseFromString(m.value));
+    if (e.type() != codec::kClaimSubmitted) continue;
+    ev::ClaimSubmitted c;
+    ASSERT_TRUE(c.ParseFromString(e.payload()));
+    published[c.claim_id()].insert(c.amount_fen());
+    event_ids[c.claim_id()].insert(e.event_id());
+  }
+  ASSERT_EQ(published.size(), accepted.size());
+  for (const auto& [claim_id, amount] : accepted) {
+    EXPECT_EQ(published[claim_id], std::set<int64_t>{amount}) << claim_id;
+    EXPECT_EQ(event_ids[claim_id].size(), 1u) << claim_id;
+  }
+}
+
 TEST_F(IntakeTest, ARetryOnAnotherReplicaAnswersTheSameAndPublishesNothing) {
   StartFollower();
   // An enrollment and a claim on this replica.
@@ -438,7 +539,8 @@ TEST_F(IntakeTest, ARetryOnAnotherReplicaAnswersTheSameAndPublishesNothing) {
   ASSERT_TRUE(replica_follower.Start(10s).ok());
   const Status caught_up = replica_follower.CatchUp(10s);
   ASSERT_TRUE(caught_up.ok()) << caught_up.ToString();
-  Intake replica(intake_options_, *replica_store, *log_, *replica_vault, *clock_);
+  std::unique_ptr<KafkaKeyClaims> replica_claims = NewClaims(*replica_store);
+  Intake replica(intake_options_, *replica_store, *log_, *replica_vault, *replica_claims, *clock_);
   const Deadline deadline = std::chrono::steady_clock::now() + 20s;
   auto learned = [&](const std::string& key) {
     Result<std::optional<std::string>> found = replica_store->Get(kIdempotencyCf, Join("P1", key));
@@ -745,7 +847,8 @@ TEST_F(IntakeTest, BulkWindowsOnAStoreThatCannotWritePublishNothingAfterTheFailu
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   std::unique_ptr<store::StateStore> store = std::move(opened).value();
   std::unique_ptr<KeyVault> vault = NewVault(*store);
-  auto intake = std::make_unique<Intake>(intake_options_, *store, *log_, *vault, *clock_);
+  std::unique_ptr<KafkaKeyClaims> claims = NewClaims(*store);
+  auto intake = std::make_unique<Intake>(intake_options_, *store, *log_, *vault, *claims, *clock_);
   // Three windows of ten new members each.
   auto window = [&](int w) {
     std::vector<api::EnrollMemberRequest> records;
@@ -788,6 +891,7 @@ TEST_F(IntakeTest, BulkWindowsOnAStoreThatCannotWritePublishNothingAfterTheFailu
 
   // Nothing of windows 1 and 2 was recorded; reopened on a disk with room, they enroll.
   intake.reset();
+  claims.reset();
   vault.reset();
   store.reset();
   faults->SetDiskFull(false);
@@ -803,7 +907,8 @@ TEST_F(IntakeTest, BulkWindowsOnAStoreThatCannotWritePublishNothingAfterTheFailu
     }
   }
   vault = NewVault(*store);
-  intake = std::make_unique<Intake>(intake_options_, *store, *log_, *vault, *clock_);
+  claims = NewClaims(*store);
+  intake = std::make_unique<Intake>(intake_options_, *store, *log_, *vault, *claims, *clock_);
   for (int w = 1; w <= 2; ++w) {
     for (const auto& r : intake->EnrollAll("P1", window(w)))
       ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -1205,8 +1310,8 @@ TEST_F(IntakeTest, PurgesIdempotencyKeysOlderThanTheRetentionAndKeepsNewerOnes) 
   // The same store, written on earlier business dates.
   const FixedBusinessClock eight_days_ago(kToday.AddDays(-8));
   const FixedBusinessClock seven_days_ago(kToday.AddDays(-7));
-  Intake old_intake(intake_options_, *store_, *log_, *vault_, eight_days_ago);
-  Intake week_intake(intake_options_, *store_, *log_, *vault_, seven_days_ago);
+  Intake old_intake(intake_options_, *store_, *log_, *vault_, *claims_, eight_days_ago);
+  Intake week_intake(intake_options_, *store_, *log_, *vault_, *claims_, seven_days_ago);
   Result<api::EnrollMemberResponse> enrolled =
       old_intake.Enroll("P1", Enrollment("old-enroll", ResidentId("19900512", false)));
   ASSERT_TRUE(enrolled.ok()) << enrolled.status().ToString();
@@ -1220,9 +1325,11 @@ TEST_F(IntakeTest, PurgesIdempotencyKeysOlderThanTheRetentionAndKeepsNewerOnes) 
   EXPECT_EQ(*purged, 2u);
   for (const char* key : {"old-enroll", "old-claim"}) {
     EXPECT_FALSE(store_->Get(kIdempotencyCf, Join("P1", key))->has_value()) << key;
+    EXPECT_FALSE(store_->Get(kKeyHoldersCf, Join("P1", key))->has_value()) << key;  // free again
   }
   for (const char* key : {"week-claim", "new-claim"}) {
     EXPECT_TRUE(store_->Get(kIdempotencyCf, Join("P1", key))->has_value()) << key;
+    EXPECT_TRUE(store_->Get(kKeyHoldersCf, Join("P1", key))->has_value()) << key;
     api::GetClaimRequest by_key;
     by_key.set_idempotency_key(key);
     EXPECT_TRUE(intake_->GetClaim("P1", by_key).ok()) << key;
@@ -1235,7 +1342,7 @@ TEST_F(IntakeTest, PurgesIdempotencyKeysOlderThanTheRetentionAndKeepsNewerOnes) 
   // A longer retention keeps what the default purges.
   IntakeOptions longer = intake_options_;
   longer.idempotency_retention_days = 9;
-  Intake patient(longer, *store_, *log_, *vault_, *clock_);
+  Intake patient(longer, *store_, *log_, *vault_, *claims_, *clock_);
   ASSERT_TRUE(old_intake.SubmitClaim("P1", Claim("old-2", member)).ok());
   EXPECT_EQ(*patient.PurgeIdempotencyKeys(), 0u);
   EXPECT_EQ(*intake_->PurgeIdempotencyKeys(), 1u);

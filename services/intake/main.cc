@@ -29,6 +29,7 @@
 #include "services/intake/claim_follower.h"
 #include "services/intake/intake.h"
 #include "services/intake/intake_service.h"
+#include "services/intake/key_claims.h"
 #include "services/intake/key_tombstones.h"
 #include "services/intake/vault.h"
 
@@ -217,6 +218,11 @@ int Run(int argc, char** argv) {
   consumer_options.logger = &log;
   Result<std::unique_ptr<bus::Consumer>> consumer = bus::Consumer::Create(consumer_options);
   if (!consumer.ok()) return fail("cannot create the Kafka consumer", consumer.status());
+  consumer_options.client_id = "intake-calls";
+  Result<std::unique_ptr<bus::Consumer>> calls_consumer = bus::Consumer::Create(consumer_options);
+  if (!calls_consumer.ok()) {
+    return fail("cannot create the Kafka consumer of the calls log", calls_consumer.status());
+  }
 
   runtime::MetricsRegistry registry;
   Result<std::unique_ptr<rpc::ServerMetrics>> grpc_metrics = rpc::ServerMetrics::Register(registry);
@@ -254,7 +260,8 @@ int Run(int argc, char** argv) {
   options.plan_id = flags->String("plan-id");
   options.publish_timeout = flags->Duration("publish-timeout");
   options.idempotency_retention_days = static_cast<int>(retention_days);
-  Intake intake(options, **store, **event_log, vault, **clock);
+  KafkaKeyClaims claims(**store, **producer, std::move(calls_consumer).value());
+  Intake intake(options, **store, **event_log, vault, claims, **clock);
   const rpc::AuthOptions auth{
       .insecure_dev = flags->insecure_dev(),
       .bearer_tokens = bearer_tokens.has_value() ? &*bearer_tokens : nullptr};
@@ -274,6 +281,10 @@ int Run(int argc, char** argv) {
   // here is answered from the log (README, "Idempotency across replicas").
   if (Status s = follower.CatchUp(flags->Duration("catch-up-timeout")); !s.ok()) {
     return fail("cannot catch up with the log before serving", s);
+  }
+  // And every key another replica's call holds (key_claims.h).
+  if (Status s = claims.CatchUp(flags->Duration("catch-up-timeout")); !s.ok()) {
+    return fail("cannot catch up with the calls log before serving", s);
   }
   std::atomic<bool> stop_follower{false};
   std::thread follower_thread([&] {

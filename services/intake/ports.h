@@ -11,6 +11,7 @@
 #include "libs/runtime/business_clock.h"
 #include "mutualaid/events/v1/common.pb.h"
 #include "mutualaid/events/v1/envelope.pb.h"
+#include "mutualaid/intake/v1/storage.pb.h"
 
 // What the intake logic needs from the outside world, as interfaces: the real adapters (Kafka,
 // the member key vault, the system clock) live beside them; tests of the logic may use fakes.
@@ -52,6 +53,37 @@ class MemberVault {
   virtual Result<std::vector<std::string>> Erase(const std::string& member_id,
                                                  std::chrono::milliseconds timeout) = 0;
 };
+
+// Who holds an idempotency key when replicas race: every replica appends the calls it is about
+// to publish to one shared log (intake.calls.v1) that all replicas read in the same order, and
+// the first call appended under a key holds it. A call publishes only while the holder is a call
+// with its own method and request MAC; another request under the key gets ALREADY_EXISTS,
+// whichever replica it reached and however close together the two came.
+class KeyClaims {
+ public:
+  virtual ~KeyClaims() = default;
+  // One claim: the record key (partner \0 idempotency key) and the call as recorded (method,
+  // request MAC, answer, business date; no event).
+  struct Claim {
+    std::string record_key;
+    mutualaid::intake::v1::storage::IdempotencyRecord call;
+  };
+  // Appends `claims` (all in flight together) and reads the shared log up to them, waiting at
+  // most `timeout`; then returns, for each claim, the call that holds its key: its own (the
+  // claim came first, or an identical request's did) or another request's. UNAVAILABLE or
+  // DEADLINE_EXCEEDED for a claim whose holder is not known in time: nothing was decided, and a
+  // retry claims again (an identical request is never refused by its own earlier claim).
+  // Thread-safe.
+  virtual std::vector<Result<mutualaid::intake::v1::storage::IdempotencyRecord>> ClaimAll(
+      const std::vector<Claim>& claims, std::chrono::milliseconds timeout) = 0;
+};
+
+// Whether `holder`, the call holding a key, is the request `call` (same method and request MAC):
+// then `call` may publish under the key.
+inline bool SameCall(const mutualaid::intake::v1::storage::IdempotencyRecord& holder,
+                     const mutualaid::intake::v1::storage::IdempotencyRecord& call) {
+  return holder.method() == call.method() && holder.request_sha256() == call.request_sha256();
+}
 
 // The business date of intake (see libs/runtime/business_clock.h).
 using runtime::BusinessClock;

@@ -43,6 +43,7 @@
 #include "services/intake/adapters.h"
 #include "services/intake/intake.h"
 #include "services/intake/intake_service.h"
+#include "services/intake/key_claims.h"
 #include "services/intake/vault.h"
 #include "tests/support/dev_broker.h"
 #include "tests/support/temp_dir.h"
@@ -287,7 +288,8 @@ int Run(int argc, char** argv) {
   Result<test_support::TempDir> dir = test_support::TempDir::Create("intake-bench");
   if (!dir.ok()) Die(dir.status().ToString());
 
-  // Intake wired as main.cc wires it (apart from the claim follower, which reads nothing here).
+  // Intake wired as main.cc wires it (apart from the claim follower, which reads nothing here),
+  // with its calls log (key_claims.h).
   store::StoreOptions store_options;
   store_options.column_families = IntakeColumnFamilies();
   store_options.sync_writes = sync == "sync";
@@ -314,7 +316,15 @@ int Run(int argc, char** argv) {
       MeteredEventLog::Register(kafka_log, registry);
   if (!event_log.ok()) Die(event_log.status().ToString());
   FixedBusinessClock clock(kToday);
-  Intake intake(IntakeOptions{}, **store, **event_log, vault, clock);
+  bus::ConsumerOptions calls_consumer_options;
+  calls_consumer_options.bootstrap_servers = (*broker)->bootstrap_servers();
+  calls_consumer_options.client_id = "intake-calls";
+  Result<std::unique_ptr<bus::Consumer>> calls_consumer =
+      bus::Consumer::Create(calls_consumer_options);
+  if (!calls_consumer.ok()) Die(calls_consumer.status().ToString());
+  KafkaKeyClaims claims(**store, **producer, std::move(calls_consumer).value());
+  if (Status s = claims.CatchUp(10s); !s.ok()) Die(s.ToString());
+  Intake intake(IntakeOptions{}, **store, **event_log, vault, claims, clock);
   IntakeService service(intake, /*insecure_dev=*/true);
   EchoService echo;
   CallbackEchoService callback_echo;

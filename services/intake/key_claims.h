@@ -1,0 +1,71 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "libs/bus/consumer.h"
+#include "libs/bus/producer.h"
+#include "libs/events/topics.h"
+#include "libs/store/state_store.h"
+#include "services/intake/ports.h"
+
+namespace claims::intake {
+
+using events::kCallsTopic;
+
+// Column family of the key holders this replica has read from the calls log:
+// partner \0 idempotency key -> the first call appended under it (IdempotencyRecord).
+inline constexpr char kKeyHoldersCf[] = "key_holders";
+
+// KeyClaims over Kafka. The calls log, intake.calls.v1, is keyed by partner \0 idempotency key,
+// so every call under a key lands in one partition, in one order that every replica reads the
+// same; the topic has one partition (one produce request for a whole group of calls). Each
+// replica reads the log in full into kKeyHoldersCf, keeping only the first call of each key,
+// with the offset read, in one store write without fsync per read (a write lost in a crash is
+// read again from the log, from the offset stored before it).
+//
+// ClaimAll appends the claims, then reads the log up to them: every call appended before them,
+// by any replica, is then known, so the holder of each key is the first of those. Claims from
+// different threads are taken one batch at a time (the reads are this object's alone).
+//
+// Retention: the topic keeps calls at least as long as intake keeps idempotency records
+// (--idempotency-retention-days); PurgeIdempotencyKeys drops old holders with old records.
+class KafkaKeyClaims : public KeyClaims {
+ public:
+  KafkaKeyClaims(store::StateStore& store, bus::Producer& producer,
+                 std::unique_ptr<bus::Consumer> consumer, std::string topic = kCallsTopic);
+
+  // Reads the log from the offsets in the store to its end: the calls appended before this
+  // replica came up. Call before serving (ClaimAll reads whatever is left, but a first call
+  // would wait for it).
+  Status CatchUp(std::chrono::milliseconds timeout);
+
+  std::vector<Result<mutualaid::intake::v1::storage::IdempotencyRecord>> ClaimAll(
+      const std::vector<Claim>& claims, std::chrono::milliseconds timeout) override;
+
+  // Calls read from the log so far (for tests).
+  uint64_t calls_read() const;
+
+ private:
+  // Assigns every partition of the topic from the stored offsets, once. Under mu_.
+  Status Assign(std::chrono::milliseconds timeout);
+  // Reads until every partition in `targets` is read up to its offset (exclusive), applying
+  // what it reads. DEADLINE_EXCEEDED past `deadline`. Under mu_.
+  Status ReadTo(const std::map<int32_t, int64_t>& targets,
+                std::chrono::steady_clock::time_point deadline);
+
+  store::StateStore& store_;
+  bus::Producer& producer_;
+  std::unique_ptr<bus::Consumer> consumer_;
+  const std::string topic_;
+  mutable std::mutex mu_;
+  bool assigned_ = false;
+  std::map<int32_t, int64_t> next_;  // partition -> the next offset to read
+  uint64_t calls_read_ = 0;
+};
+
+}  // namespace claims::intake
