@@ -437,6 +437,53 @@ TEST_F(IntakeTest, SameKeySameBodyAnswersTheSameAndPublishesOnce) {
 // take calls under the same keys: the calls log decides. A different request under a key held
 // is refused with ALREADY_EXISTS whether it comes after the first or races it, and only the
 // holder's event is published; the same request on both is answered the same on both.
+// The calls log read by two replicas: both name the same holder for every key, whether a
+// replica read the other's claims before appending its own (read back) or not, and a replica
+// reopened on its store goes on from where it was.
+TEST_F(IntakeTest, KeyClaimsNameTheSameFirstCallOnEveryReplicaAndAfterARestart) {
+  Replica other = NewReplica();
+  ASSERT_NE(other.store, nullptr);
+  std::unique_ptr<KafkaKeyClaims> a = NewClaims(*store_);
+  std::unique_ptr<KafkaKeyClaims> b = NewClaims(*other.store);
+  auto holder = [](KafkaKeyClaims& claims, const std::string& key, const std::string& mac) {
+    KafkaKeyClaims::Claim claim;
+    claim.record_key = Join("P1", key);
+    claim.call.set_method("SubmitClaim");
+    claim.call.set_request_sha256(mac);
+    auto out = claims.ClaimAll({claim}, 10s);
+    EXPECT_TRUE(out[0].ok()) << out[0].status().ToString();
+    return out[0].ok() ? out[0]->request_sha256() : std::string("error");
+  };
+  EXPECT_EQ(holder(*a, "k1", "mac-a"), "mac-a");
+  EXPECT_EQ(holder(*b, "k1", "mac-b"), "mac-a");  // b had not read a's claim: read back
+  EXPECT_EQ(holder(*a, "k1", "mac-c"), "mac-a");  // b appended meanwhile: read back
+  EXPECT_EQ(holder(*a, "k2", "mac-a"), "mac-a");
+  EXPECT_EQ(holder(*a, "k2", "mac-b"), "mac-a");  // a's own earlier claim holds the key
+  EXPECT_EQ(holder(*b, "k2", "mac-b"), "mac-a");
+  // Several claims at once, one key twice: the first of them holds it.
+  std::vector<KafkaKeyClaims::Claim> batch;
+  for (const char* mac : {"mac-x", "mac-y"}) {
+    KafkaKeyClaims::Claim c;
+    c.record_key = Join("P1", "k3");
+    c.call.set_method("SubmitClaim");
+    c.call.set_request_sha256(mac);
+    batch.push_back(c);
+  }
+  for (const auto& r : b->ClaimAll(batch, 10s)) {
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->request_sha256(), "mac-x");
+  }
+  EXPECT_EQ(holder(*a, "k3", "mac-y"), "mac-x");
+
+  // a again, over the same store: it reads on from its stored offset.
+  a.reset();
+  a = NewClaims(*store_);
+  EXPECT_EQ(holder(*a, "k3", "mac-z"), "mac-x");
+  EXPECT_EQ(holder(*a, "k4", "mac-a"), "mac-a");
+  EXPECT_EQ(holder(*b, "k4", "mac-b"), "mac-a");
+  EXPECT_LE(a->calls_read(), 6u);  // only what came after the restart, not the whole log again
+}
+
 TEST_F(IntakeTest, TwoReplicasTakingOneKeyAtOnceLetOnlyTheFirstRequestThrough) {
   const std::string member = EnrollOk("P1", "enroll", ResidentId("19900512", false));
   Replica other = NewReplica();

@@ -1,6 +1,7 @@
 #include "services/intake/key_claims.h"
 
 #include <algorithm>
+#include <set>
 #include <utility>
 
 namespace claims::intake {
@@ -9,7 +10,10 @@ namespace storage = ::mutualaid::intake::v1::storage;
 
 KafkaKeyClaims::KafkaKeyClaims(store::StateStore& store, bus::Producer& producer,
                                std::unique_ptr<bus::Consumer> consumer, std::string topic)
-    : store_(store), producer_(producer), consumer_(std::move(consumer)), topic_(std::move(topic)) {}
+    : store_(store),
+      producer_(producer),
+      consumer_(std::move(consumer)),
+      topic_(std::move(topic)) {}
 
 uint64_t KafkaKeyClaims::calls_read() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -38,12 +42,45 @@ Status KafkaKeyClaims::CatchUp(std::chrono::milliseconds timeout) {
   if (Status s = Assign(timeout); !s.ok()) return s;
   std::map<int32_t, int64_t> ends;
   for (const auto& [partition, next] : next_) {
-    Result<std::pair<int64_t, int64_t>> marks =
-        consumer_->Watermarks({topic_, partition}, timeout);
+    Result<std::pair<int64_t, int64_t>> marks = consumer_->Watermarks({topic_, partition}, timeout);
     if (!marks.ok()) return marks.status();
     if (marks->second > next) ends[partition] = marks->second;
   }
   return ReadTo(ends, deadline);
+}
+
+Status KafkaKeyClaims::Hold(const std::string& record_key, const std::string& call,
+                            store::WriteBatch& batch, std::set<std::string>& held_in_batch) {
+  if (held_in_batch.count(record_key) > 0) return Status::Ok();  // held earlier in this batch
+  Result<std::optional<std::string>> held = store_.Get(kKeyHoldersCf, record_key);
+  if (!held.ok()) return held.status();
+  if (held->has_value()) return Status::Ok();  // held by an earlier call
+  held_in_batch.insert(record_key);
+  batch.Put(kKeyHoldersCf, record_key, call);
+  return Status::Ok();
+}
+
+Result<size_t> KafkaKeyClaims::ReadOnce(std::chrono::milliseconds wait) {
+  Result<std::vector<bus::ConsumerEvent>> events = consumer_->Poll(wait, 4096);
+  if (!events.ok()) return events.status();
+  store::WriteBatch batch;
+  std::set<std::string> held_in_batch;
+  std::map<int32_t, int64_t> read;
+  for (const bus::ConsumerEvent& e : *events) {
+    if (e.kind != bus::ConsumerEvent::Kind::kMessage || e.message.topic != topic_) continue;
+    const bus::Message& m = e.message;
+    if (m.offset < next_[m.partition]) continue;  // applied already (ClaimAll's own claims)
+    read[m.partition] = m.offset + 1;
+    ++calls_read_;
+    storage::IdempotencyRecord call;
+    if (!m.has_key || !call.ParseFromString(m.value)) continue;  // not a call: skipped
+    if (Status s = Hold(m.key, m.value, batch, held_in_batch); !s.ok()) return s;
+  }
+  if (read.empty()) return events->size();
+  for (const auto& [partition, next] : read) batch.SetOffset(topic_, partition, next);
+  if (Status s = store_.Write(batch, store::Durability::kNoSync); !s.ok()) return s;
+  for (const auto& [partition, next] : read) next_[partition] = next;
+  return events->size();
 }
 
 Status KafkaKeyClaims::ReadTo(const std::map<int32_t, int64_t>& targets,
@@ -58,32 +95,12 @@ Status KafkaKeyClaims::ReadTo(const std::map<int32_t, int64_t>& targets,
       return Status(StatusCode::kDeadlineExceeded,
                     "the calls log " + topic_ + " was not read up to the calls in time");
     }
-    const auto wait = std::min(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now),
-                               std::chrono::milliseconds(100));
-    Result<std::vector<bus::ConsumerEvent>> events =
-        consumer_->Poll(std::max(wait, std::chrono::milliseconds(1)), 4096);
-    if (!events.ok()) return events.status();
-    store::WriteBatch batch;
-    std::map<std::string, bool> seen;  // record keys given a holder by this batch
-    std::map<int32_t, int64_t> read;
-    for (const bus::ConsumerEvent& e : *events) {
-      if (e.kind != bus::ConsumerEvent::Kind::kMessage || e.message.topic != topic_) continue;
-      const bus::Message& m = e.message;
-      read[m.partition] = m.offset + 1;
-      ++calls_read_;
-      storage::IdempotencyRecord call;
-      if (!m.has_key || !call.ParseFromString(m.value)) continue;  // not a call: skipped
-      if (seen.count(m.key) > 0) continue;                          // held earlier in this batch
-      Result<std::optional<std::string>> held = store_.Get(kKeyHoldersCf, m.key);
-      if (!held.ok()) return held.status();
-      if (held->has_value()) continue;  // held by an earlier call
-      seen[m.key] = true;
-      batch.Put(kKeyHoldersCf, m.key, m.value);
+    const auto wait =
+        std::min(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now),
+                 std::chrono::milliseconds(100));
+    if (Result<size_t> read = ReadOnce(std::max(wait, std::chrono::milliseconds(1))); !read.ok()) {
+      return read.status();
     }
-    if (read.empty()) continue;
-    for (const auto& [partition, next] : read) batch.SetOffset(topic_, partition, next);
-    if (Status s = store_.Write(batch, store::Durability::kNoSync); !s.ok()) return s;
-    for (const auto& [partition, next] : read) next_[partition] = next;
   }
   return Status::Ok();
 }
@@ -103,14 +120,28 @@ std::vector<Result<storage::IdempotencyRecord>> KafkaKeyClaims::ClaimAll(
     for (auto& r : out) r = s;
     return out;
   }
+  // What the consumer holds already: read without waiting, so that the log is known as far as
+  // it can be (and the consumer's buffer, which this replica's own claims fill too, is emptied).
+  for (int i = 0; i < 64; ++i) {
+    Result<size_t> read = ReadOnce(std::chrono::milliseconds(0));
+    if (!read.ok()) {
+      for (auto& r : out) r = read.status();
+      return out;
+    }
+    if (*read == 0) break;
+  }
   std::vector<bus::OutgoingMessage> records;
   records.reserve(claims.size());
   for (const Claim& c : claims) {
-    records.push_back({topic_, c.record_key, c.call.SerializeAsString(),
+    records.push_back({topic_,
+                       c.record_key,
+                       c.call.SerializeAsString(),
                        {{"type", "mutualaid.intake.v1.storage.IdempotencyRecord"}}});
   }
   const std::vector<bus::Delivery> delivered = producer_.ProduceAll(records, timeout);
   std::map<int32_t, int64_t> targets;
+  // Per partition: the claims appended there, by offset.
+  std::map<int32_t, std::map<int64_t, size_t>> appended;
   for (size_t i = 0; i < claims.size(); ++i) {
     if (!delivered[i].status.ok()) {
       out[i] = delivered[i].status;
@@ -118,8 +149,42 @@ std::vector<Result<storage::IdempotencyRecord>> KafkaKeyClaims::ClaimAll(
     }
     int64_t& target = targets[delivered[i].partition];
     target = std::max(target, delivered[i].offset + 1);
+    appended[delivered[i].partition][delivered[i].offset] = i;
   }
-  if (Status s = ReadTo(targets, deadline); !s.ok()) {
+  // Where this replica had read the log to its end before appending, and nothing else was
+  // appended among its claims (their offsets follow the last one read without a gap), the
+  // claims are all there is to read: they are applied as they were appended, without reading
+  // them back. Elsewhere the log is read up to them.
+  std::map<int32_t, int64_t> unread;
+  store::WriteBatch own;
+  for (const auto& [partition, target] : targets) {
+    const auto& offsets = appended[partition];
+    const int64_t first = offsets.begin()->first;
+    if (first != next_[partition] || target - first != static_cast<int64_t>(offsets.size())) {
+      unread[partition] = target;
+      continue;
+    }
+    std::set<std::string> held_in_batch;
+    for (const auto& [offset, i] : offsets) {
+      if (Status s = Hold(claims[i].record_key, records[i].value, own, held_in_batch); !s.ok()) {
+        for (auto& r : out) r = s;
+        return out;
+      }
+    }
+    own.SetOffset(topic_, partition, target);
+  }
+  if (!own.empty()) {
+    if (Status s = store_.Write(own, store::Durability::kNoSync); !s.ok()) {
+      for (auto& r : out) r = s;
+      return out;
+    }
+    for (const auto& [partition, target] : targets) {
+      if (unread.count(partition) > 0) continue;
+      next_[partition] = target;
+      calls_read_ += appended[partition].size();
+    }
+  }
+  if (Status s = ReadTo(unread, deadline); !s.ok()) {
     for (size_t i = 0; i < claims.size(); ++i) {
       if (delivered[i].status.ok()) out[i] = s;
     }

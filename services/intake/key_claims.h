@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,8 +30,11 @@ inline constexpr char kKeyHoldersCf[] = "key_holders";
 // read again from the log, from the offset stored before it).
 //
 // ClaimAll appends the claims, then reads the log up to them: every call appended before them,
-// by any replica, is then known, so the holder of each key is the first of those. Claims from
-// different threads are taken one batch at a time (the reads are this object's alone).
+// by any replica, is then known, so the holder of each key is the first of those. When the log
+// had been read to its end and the claims follow it without a gap (no other replica appended
+// meanwhile, the usual case), there is nothing else to read: the claims are applied as appended,
+// one produce round trip in all. Claims from different threads are taken one batch at a time
+// (the reads are this object's alone).
 //
 // Retention: the topic keeps calls at least as long as intake keeps idempotency records
 // (--idempotency-retention-days); PurgeIdempotencyKeys drops old holders with old records.
@@ -47,12 +51,19 @@ class KafkaKeyClaims : public KeyClaims {
   std::vector<Result<mutualaid::intake::v1::storage::IdempotencyRecord>> ClaimAll(
       const std::vector<Claim>& claims, std::chrono::milliseconds timeout) override;
 
-  // Calls read from the log so far (for tests).
+  // Calls read from the log so far, or applied as appended (for tests).
   uint64_t calls_read() const;
 
  private:
   // Assigns every partition of the topic from the stored offsets, once. Under mu_.
   Status Assign(std::chrono::milliseconds timeout);
+  // Makes `call` the holder of `record_key` in `batch` unless the store or the batch (the keys
+  // in `held_in_batch`) has one already. Under mu_.
+  Status Hold(const std::string& record_key, const std::string& call, store::WriteBatch& batch,
+              std::set<std::string>& held_in_batch);
+  // Polls once, waiting at most `wait`, and applies the calls it gets (one store write);
+  // returns how many events the poll returned. Under mu_.
+  Result<size_t> ReadOnce(std::chrono::milliseconds wait);
   // Reads until every partition in `targets` is read up to its offset (exclusive), applying
   // what it reads. DEADLINE_EXCEEDED past `deadline`. Under mu_.
   Status ReadTo(const std::map<int32_t, int64_t>& targets,

@@ -25,6 +25,7 @@ const kTopics = new Map([
   ["adjudication.decisions.v1", { partitions: 12, infinite: true }],
   ["payout.payments.v1", { partitions: 12, infinite: true }],
   ["payout.commands.v1", { partitions: 1, infinite: true }],
+  ["intake.calls.v1", { partitions: 1 }],
   ["keys.members.v1", { compacted: true }],
 ]);
 const topics = new Map(ofKind("KafkaTopic").map((t) => [t.spec.topicName ?? t.metadata.name, t]));
