@@ -2,11 +2,23 @@
 
 #include <atomic>
 #include <chrono>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "libs/base/status.h"
+#include "libs/bus/consumer.h"
+#include "libs/store/state_store.h"
 
 namespace claims::events {
+
+// Assigns `consumer` every partition of `topics`, each from the offset `store` holds for it (the
+// next record to apply), or from the beginning when it holds none: where a read model that
+// follows topics in full goes on. Returns the assignment (kBeginning where the store held no
+// offset).
+Result<std::vector<bus::TopicPartitionOffset>> AssignFromStore(
+    bus::Consumer& consumer, const store::StateStore& store, const std::vector<std::string>& topics,
+    std::chrono::milliseconds timeout);
 
 // The loop of a read model that follows topics in full (intake's claims, adjudication's review
 // queue, payout's payments and payees). `follower` has

@@ -134,15 +134,7 @@ void ReviewModel::NotifyChanged() {
 // ---- DecisionFollower ----
 
 Status DecisionFollower::Start(std::chrono::milliseconds timeout) {
-  Result<int32_t> partitions = consumer_.PartitionCount(kDecisionsTopic, timeout);
-  if (!partitions.ok()) return partitions.status();
-  std::vector<bus::TopicPartitionOffset> assignment;
-  for (int32_t p = 0; p < *partitions; ++p) {
-    Result<std::optional<int64_t>> stored = store_.ReadOffset(kDecisionsTopic, p);
-    if (!stored.ok()) return stored.status();
-    assignment.push_back({kDecisionsTopic, p, stored->value_or(bus::Consumer::kBeginning)});
-  }
-  return consumer_.Assign(assignment);
+  return events::AssignFromStore(consumer_, store_, {kDecisionsTopic}, timeout).status();
 }
 
 Result<std::optional<StoredDecision>> DecisionFollower::Load(const std::string& claim_id) {

@@ -4,6 +4,8 @@
 #include <set>
 #include <utility>
 
+#include "libs/events/follower.h"
+
 namespace claims::intake {
 
 namespace storage = ::mutualaid::intake::v1::storage;
@@ -22,16 +24,12 @@ uint64_t KafkaKeyClaims::calls_read() const {
 
 Status KafkaKeyClaims::Assign(std::chrono::milliseconds timeout) {
   if (assigned_) return Status::Ok();
-  Result<int32_t> partitions = consumer_->PartitionCount(topic_, timeout);
-  if (!partitions.ok()) return partitions.status();
-  std::vector<bus::TopicPartitionOffset> assignment;
-  for (int32_t p = 0; p < *partitions; ++p) {
-    Result<std::optional<int64_t>> stored = store_.ReadOffset(topic_, p);
-    if (!stored.ok()) return stored.status();
-    assignment.push_back({topic_, p, stored->value_or(bus::Consumer::kBeginning)});
-    next_[p] = stored->value_or(0);
+  Result<std::vector<bus::TopicPartitionOffset>> assignment =
+      events::AssignFromStore(*consumer_, store_, {topic_}, timeout);
+  if (!assignment.ok()) return assignment.status();
+  for (const bus::TopicPartitionOffset& tp : *assignment) {
+    next_[tp.partition] = tp.offset == bus::Consumer::kBeginning ? 0 : tp.offset;
   }
-  if (Status s = consumer_->Assign(assignment); !s.ok()) return s;
   assigned_ = true;
   return Status::Ok();
 }

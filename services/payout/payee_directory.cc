@@ -144,17 +144,9 @@ Result<Payee> PayeeDirectory::Open(const std::string& enrollment_event_id) const
 // ---- PayeeFollower ----
 
 Status PayeeFollower::Start(std::chrono::milliseconds timeout) {
-  std::vector<bus::TopicPartitionOffset> assignment;
-  for (const char* topic : kTopics) {
-    Result<int32_t> partitions = consumer_.PartitionCount(topic, timeout);
-    if (!partitions.ok()) return partitions.status();
-    for (int32_t p = 0; p < *partitions; ++p) {
-      Result<std::optional<int64_t>> stored = store_.ReadOffset(topic, p);
-      if (!stored.ok()) return stored.status();
-      assignment.push_back({topic, p, stored->value_or(bus::Consumer::kBeginning)});
-    }
-  }
-  return consumer_.Assign(assignment);
+  return events::AssignFromStore(consumer_, store_, {std::begin(kTopics), std::end(kTopics)},
+                                 timeout)
+      .status();
 }
 
 Status PayeeFollower::Apply(const bus::Message& message, store::WriteBatch& batch) {

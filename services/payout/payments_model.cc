@@ -172,18 +172,10 @@ bool PaymentsModel::closed() const {
 // ---- PaymentsFollower ----
 
 Status PaymentsFollower::Start(std::chrono::milliseconds timeout) {
-  Result<int32_t> partitions = consumer_.PartitionCount(kPaymentsTopic, timeout);
-  if (!partitions.ok()) return partitions.status();
-  std::vector<bus::TopicPartitionOffset> assignment;
-  for (int32_t p = 0; p < *partitions; ++p) {
-    Result<std::optional<int64_t>> stored = store_.ReadOffset(kPaymentsTopic, p);
-    if (!stored.ok()) return stored.status();
-    assignment.push_back({kPaymentsTopic, p, stored->value_or(bus::Consumer::kBeginning)});
-  }
   pending_.clear();
   filter_ = processor::SequenceFilter();
   seeded_.clear();
-  return consumer_.Assign(assignment);
+  return events::AssignFromStore(consumer_, store_, {kPaymentsTopic}, timeout).status();
 }
 
 Result<std::optional<std::string>> PaymentsFollower::Get(std::string_view cf,
