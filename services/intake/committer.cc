@@ -163,8 +163,8 @@ void Committer::Publish() {
     Finish(finished);
     group = std::move(held);
     if (group.empty()) continue;
-    budget -= std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                    claiming);
+    budget -= std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - claiming);
     budget = std::max(budget, std::chrono::milliseconds(1));
 
     std::vector<mutualaid::events::v1::Envelope> events;
