@@ -4,8 +4,8 @@
 //      (rpc::Server, call metrics), with the same request and response messages, once on gRPC's
 //      synchronous API and once on its callback API (which intake's SubmitClaim uses); the
 //      faster is the baseline;
-//   2. SubmitClaim on intake itself (RocksDB on disk, sealing, Kafka acks=all), enrolled
-//      members, distinct idempotency keys;
+//   2. SubmitClaim on intake itself (RocksDB on disk, sealing, each group's keys claimed in the
+//      calls log, Kafka acks=all), enrolled members, distinct idempotency keys;
 //      both driven by STREAMS concurrent client streams for SECONDS each: throughput, p50, p99;
 //   3. BulkEnroll of MEMBERS members in one stream: members/s, and CPU per member (this process,
 //      client included, and the dev broker, as for SubmitClaim);
