@@ -482,6 +482,19 @@ TEST_F(IntakeTest, KeyClaimsNameTheSameFirstCallOnEveryReplicaAndAfterARestart) 
   EXPECT_EQ(holder(*a, "k4", "mac-a"), "mac-a");
   EXPECT_EQ(holder(*b, "k4", "mac-b"), "mac-a");
   EXPECT_LE(a->calls_read(), 6u);  // only what came after the restart, not the whole log again
+
+  // A replica that claims nothing still reads what the others append.
+  std::atomic<bool> stop{false};
+  std::thread follow([&] { EXPECT_TRUE(b->Follow(stop, 20ms).ok()); });
+  EXPECT_EQ(holder(*a, "k5", "mac-a"), "mac-a");
+  bool learned = false;
+  for (int i = 0; i < 500 && !learned; ++i) {
+    learned = other.store->Get(kKeyHoldersCf, Join("P1", "k5"))->has_value();
+    if (!learned) std::this_thread::sleep_for(20ms);
+  }
+  stop = true;
+  follow.join();
+  EXPECT_TRUE(learned);
 }
 
 TEST_F(IntakeTest, TwoReplicasTakingOneKeyAtOnceLetOnlyTheFirstRequestThrough) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <thread>
 #include <utility>
 
 #include "libs/events/follower.h"
@@ -81,6 +82,31 @@ Result<size_t> KafkaKeyClaims::ReadOnce(std::chrono::milliseconds wait) {
   return events->size();
 }
 
+Status KafkaKeyClaims::ReadAvailable() {
+  for (int i = 0; i < 64; ++i) {  // bounded: what keeps arriving is read on the next call
+    Result<size_t> read = ReadOnce(std::chrono::milliseconds(0));
+    if (!read.ok()) return read.status();
+    if (*read == 0) break;
+  }
+  return Status::Ok();
+}
+
+Status KafkaKeyClaims::Follow(const std::atomic<bool>& stop, std::chrono::milliseconds interval) {
+  while (!stop.load()) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (assigned_) {
+        if (Status s = ReadAvailable(); s.code() == StatusCode::kAborted) return s;
+      }
+    }
+    for (auto slept = std::chrono::milliseconds(0); slept < interval && !stop.load();
+         slept += std::chrono::milliseconds(10)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  return Status::Ok();
+}
+
 Status KafkaKeyClaims::ReadTo(const std::map<int32_t, int64_t>& targets,
                               std::chrono::steady_clock::time_point deadline) {
   auto behind = [&] {
@@ -120,13 +146,9 @@ std::vector<Result<storage::IdempotencyRecord>> KafkaKeyClaims::ClaimAll(
   }
   // What the consumer holds already: read without waiting, so that the log is known as far as
   // it can be (and the consumer's buffer, which this replica's own claims fill too, is emptied).
-  for (int i = 0; i < 64; ++i) {
-    Result<size_t> read = ReadOnce(std::chrono::milliseconds(0));
-    if (!read.ok()) {
-      for (auto& r : out) r = read.status();
-      return out;
-    }
-    if (*read == 0) break;
+  if (Status s = ReadAvailable(); !s.ok()) {
+    for (auto& r : out) r = s;
+    return out;
   }
   std::vector<bus::OutgoingMessage> records;
   records.reserve(claims.size());

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -51,6 +52,13 @@ class KafkaKeyClaims : public KeyClaims {
   std::vector<Result<mutualaid::intake::v1::storage::IdempotencyRecord>> ClaimAll(
       const std::vector<Claim>& claims, std::chrono::milliseconds timeout) override;
 
+  // Reads, every `interval` until `stop`, what other replicas appended while this one claimed
+  // nothing, so that the consumer's buffer stays small and a claim after a quiet spell has
+  // little to read. Does nothing before CatchUp. Failures are retried on the next round; returns
+  // early only with a fatal error (kAborted).
+  Status Follow(const std::atomic<bool>& stop,
+                std::chrono::milliseconds interval = std::chrono::milliseconds(100));
+
   // Calls read from the log so far, or applied as appended (for tests).
   uint64_t calls_read() const;
 
@@ -64,6 +72,8 @@ class KafkaKeyClaims : public KeyClaims {
   // Polls once, waiting at most `wait`, and applies the calls it gets (one store write);
   // returns how many events the poll returned. Under mu_.
   Result<size_t> ReadOnce(std::chrono::milliseconds wait);
+  // ReadOnce without waiting, until nothing is left (at most 64 polls). Under mu_.
+  Status ReadAvailable();
   // Reads until every partition in `targets` is read up to its offset (exclusive), applying
   // what it reads. DEADLINE_EXCEEDED past `deadline`. Under mu_.
   Status ReadTo(const std::map<int32_t, int64_t>& targets,

@@ -288,8 +288,15 @@ int Run(int argc, char** argv) {
   }
   std::atomic<bool> stop_follower{false};
   std::thread follower_thread([&] {
+    // Beside it, the calls log, read while this replica takes no calls.
+    std::thread calls_reader([&] {
+      if (Status s = claims.Follow(stop_follower); !s.ok()) {
+        log.Error("calls log reader stopped", {{"status", s}});
+      }
+    });
     if (Status s = follower.Run(stop_follower); !s.ok())
       log.Error("follower stopped", {{"status", s}});
+    calls_reader.join();  // once stop_follower is set
   });
 
   rpc::ServerOptions server_options = rpc::ServerOptionsFromFlags(*flags);
