@@ -80,12 +80,13 @@ Status KeyReused(const std::string& key, const std::string& method,
 }
 
 std::vector<Status> ClaimKeys(KeyClaims& claims, const std::vector<KeyClaims::Claim>& wanted,
-                              std::chrono::milliseconds timeout) {
+                              std::chrono::milliseconds timeout,
+                              const std::function<Status(size_t, const Status&)>& undecided) {
   std::vector<Status> out(wanted.size());
   const auto holders = claims.ClaimAll(wanted, timeout);
   for (size_t k = 0; k < wanted.size(); ++k) {
     if (!holders[k].ok()) {
-      out[k] = holders[k].status();
+      out[k] = undecided(k, holders[k].status());
     } else if (!SameCall(*holders[k], wanted[k].call)) {
       const std::string& record_key = wanted[k].record_key;
       out[k] = KeyReused(record_key.substr(record_key.find('\0') + 1), wanted[k].call.method(),
@@ -147,13 +148,13 @@ void Committer::Publish() {
       of.push_back(i);
     }
     const auto claiming = std::chrono::steady_clock::now();
-    const std::vector<Status> claimed = ClaimKeys(claims_, wanted, budget);
+    const std::vector<Status> claimed =
+        ClaimKeys(claims_, wanted, budget, [&](size_t k, const Status& error) {
+          return publish_failure_(error, group[of[k]]->mutation->budget);
+        });
     for (size_t k = 0; k < of.size(); ++k) {
       if (claimed[k].ok()) continue;
-      Ticket& ticket = *group[of[k]];
-      ticket.status = claimed[k].code() == StatusCode::kAlreadyExists
-                          ? claimed[k]
-                          : publish_failure_(claimed[k], ticket.mutation->budget);
+      group[of[k]]->status = claimed[k];
       finished.push_back(std::move(group[of[k]]));
     }
     Group held;  // the calls that hold their keys

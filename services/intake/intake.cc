@@ -523,13 +523,13 @@ void Intake::PublishStaged(StagedEnrollments& staged) {
     for (size_t k = 0; k < staged.index.size(); ++k) {
       wanted.push_back({staged.record_keys[k], staged.records[k]});
     }
-    const std::vector<Status> claimed = ClaimKeys(claims_, wanted, staged.budget);
+    const std::vector<Status> claimed = ClaimKeys(
+        claims_, wanted, staged.budget,
+        [&](size_t, const Status& error) { return PublishFailure(error, staged.budget); });
     size_t kept = 0;
     for (size_t k = 0; k < staged.index.size(); ++k) {
       if (!claimed[k].ok()) {
-        staged.out[staged.index[k]] = claimed[k].code() == StatusCode::kAlreadyExists
-                                          ? claimed[k]
-                                          : PublishFailure(claimed[k], staged.budget);
+        staged.out[staged.index[k]] = claimed[k];
         continue;
       }
       if (kept != k) {
