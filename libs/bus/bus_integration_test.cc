@@ -10,6 +10,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "libs/bus/errors.h"
 #include "libs/bus/partitioner.h"
 #include "libs/bus/producer.h"
+#include "libs/runtime/log.h"
 #include "tests/support/dev_broker.h"
 
 namespace claims::bus {
@@ -400,6 +402,66 @@ TEST_F(BusTest, SecondMemberTakesOverHalfThePartitionsCooperatively) {
   EXPECT_EQ(given, second.owned());
   first.Join();
   second.Join();
+}
+
+// librdkafka before 2.3 (Debian 12 has 2.0) aborts when a cooperative-sticky member is
+// destroyed after the coordinator answered its JoinGroup and before its first SyncGroup
+// (librdkafka issue 4312): a replica scaled away while it is still joining. Each joining member
+// here leaves at exactly that moment; the test binary must live through it, and the group must
+// go on with the first member owning everything.
+TEST_F(BusTest, AMemberThatLeavesWhileJoiningClosesCleanly) {
+  // Once Close lets the member finish joining (the default), once it does not wait: then its
+  // SyncGroup may still come while it leaves, or its handle is kept instead of destroyed. Each
+  // in its own group, which is steady when the member joins.
+  for (const bool wait : {true, false}) {
+    SCOPED_TRACE(wait ? "Close waits" : "Close does not wait");
+    const std::string group = wait ? "leaving-after-joining" : "leaving-while-joining";
+    PolledMember first(MakeConsumer(GroupOpts(group)));
+    ASSERT_TRUE(WaitFor([&] { return first.owned().size() == kPartitions; }, seconds(15)));
+
+    std::mutex mu;
+    std::string log;
+    runtime::LoggerOptions log_options;
+    log_options.sink = [&](std::string_view line) {
+      std::lock_guard<std::mutex> lock(mu);
+      log += line;
+    };
+    runtime::Logger logger("bus-test", log_options);
+    ConsumerOptions options = GroupOpts(group);
+    options.logger = &logger;
+    if (!wait) options.close_join_wait_ms = 0;
+    std::unique_ptr<Consumer> joining = MakeConsumer(options);
+    ASSERT_NE(joining, nullptr);
+    ASSERT_TRUE(joining->Subscribe({kTopic}).ok());
+    bool join_answered = false;
+    const auto deadline = steady_clock::now() + seconds(20);
+    for (int polls = 0; polls < 4000 && !join_answered && steady_clock::now() < deadline; ++polls) {
+      Result<std::vector<ConsumerEvent>> events = joining->Poll(milliseconds(5));
+      ASSERT_TRUE(events.ok()) << events.status().ToString();
+      ASSERT_TRUE(events->empty()) << "the member was assigned before its join was seen";
+      join_answered = joining->RebalanceProtocol() != "NONE";
+    }
+    ASSERT_TRUE(join_answered) << "the coordinator never answered the JoinGroup";
+    const auto closing = steady_clock::now();
+    EXPECT_TRUE(joining->Close().ok());
+    const auto closed_after = steady_clock::now() - closing;
+    joining.reset();  // librdkafka 2.0 aborted here
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      const bool kept = log.find("kafka consumer left undestroyed") != std::string::npos;
+      std::printf(
+          "%s: the member was %s after %lld ms\n", wait ? "waiting" : "not waiting",
+          kept ? "kept" : "destroyed",
+          static_cast<long long>(std::chrono::duration_cast<milliseconds>(closed_after).count()));
+      // Kept only if it did not finish joining in the time it was given.
+      if (kept && wait) {
+        EXPECT_GE(closed_after, milliseconds(options.session_timeout_ms)) << log;
+      }
+    }
+    EXPECT_TRUE(WaitFor([&] { return first.owned().size() == kPartitions; }, seconds(20)))
+        << first.owned().size();
+    first.Join();
+  }
 }
 
 TEST_F(BusTest, ProducerKeepsGoingThroughFiveSecondBrokerOutageWithoutLossOrDuplicates) {

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstring>
+#include <mutex>
 #include <utility>
 
 #include "libs/bus/errors.h"
@@ -18,6 +20,15 @@ struct Consumer::Impl {
   rd_kafka_t* rk = nullptr;
   bool closed = false;
   bool subscribed = false;
+  // options.logger, until ~Consumer keeps the handle: librdkafka's threads then log nowhere,
+  // since the logger need not outlive the Consumer.
+  std::mutex logger_mu;
+  const runtime::Logger* logger = nullptr;  // guarded by logger_mu
+  // A rebalance callback came: the coordinator answered a SyncGroup (see Close).
+  bool synced = false;
+  // Close found the member joined but not synced (DestroyWouldAbort), with the group still there
+  // to ask.
+  bool joined_unsynced = false;
   // Rebalances seen inside librdkafka's callback, handed to the caller by the next Poll.
   std::vector<ConsumerEvent> rebalances;
 };
@@ -91,6 +102,9 @@ void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partiti
     applied = internal::FromKafka(rk, err, "rebalance");
     (void)rd_kafka_assign(rk, nullptr);
   }
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS || err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+    impl->synced = true;
+  }
   if (impl->closed) return;
   if (!event.partitions.empty()) impl->rebalances.push_back(std::move(event));
   if (!applied.ok()) {
@@ -104,10 +118,10 @@ void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partiti
 }
 
 void OnLog(const rd_kafka_t* rk, int level, const char* facility, const char* text) {
-  const auto* impl = static_cast<const Consumer::Impl*>(rd_kafka_opaque(rk));
-  if (impl != nullptr && impl->options.logger != nullptr) {
-    internal::LogKafkaLine(*impl->options.logger, rk, level, facility, text);
-  }
+  auto* impl = static_cast<Consumer::Impl*>(rd_kafka_opaque(rk));
+  if (impl == nullptr) return;
+  std::lock_guard<std::mutex> lock(impl->logger_mu);
+  if (impl->logger != nullptr) internal::LogKafkaLine(*impl->logger, rk, level, facility, text);
 }
 
 Message ToMessage(const rd_kafka_message_t* m, bool read_headers) {
@@ -137,6 +151,15 @@ Message ToMessage(const rd_kafka_message_t* m, bool read_headers) {
 }
 
 std::atomic<int> assign_only_groups{0};
+
+// librdkafka before 2.3 (Debian 12 has 2.0) aborts in rd_kafka_destroy when a cooperative-sticky
+// member is destroyed after the coordinator answered its JoinGroup (the protocol is known) and
+// before its first SyncGroup (the assignor has no state yet): librdkafka issue 4312.
+bool DestroyWouldAbort(rd_kafka_t* rk, bool synced) {
+  if (rd_kafka_version() >= 0x02030000 || synced) return false;
+  const char* protocol = rd_kafka_rebalance_protocol(rk);  // null once the group is gone
+  return protocol != nullptr && std::strcmp(protocol, "COOPERATIVE") == 0;
+}
 
 int ToMs(std::chrono::milliseconds d) {
   return static_cast<int>(std::clamp<int64_t>(d.count(), 0, 24LL * 3600 * 1000));
@@ -171,6 +194,7 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const ConsumerOptions& option
 
   auto impl = std::make_unique<Impl>();
   impl->options = options;
+  impl->logger = options.logger;
   rd_kafka_conf_set_opaque(*conf, impl.get());
   rd_kafka_conf_set_rebalance_cb(*conf, &OnRebalance);
   if (options.logger != nullptr) rd_kafka_conf_set_log_cb(*conf, &OnLog);
@@ -189,6 +213,23 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const ConsumerOptions& option
 
 Consumer::~Consumer() {
   (void)Close();
+  if (impl_->joined_unsynced && !impl_->synced) {
+    // Close waited for the first SyncGroup and it did not come. Destroying would abort the
+    // process, so the handle (and the Impl its callbacks point to) stays allocated: it has
+    // left the group and sits idle until the process exits.
+    if (impl_->options.logger != nullptr) {
+      impl_->options.logger->Warn(
+          "kafka consumer left undestroyed: it left the group while joining, and this "
+          "librdkafka aborts when such a consumer is destroyed",
+          {{"librdkafka", rd_kafka_version_str()}});
+    }
+    {
+      std::lock_guard<std::mutex> lock(impl_->logger_mu);
+      impl_->logger = nullptr;
+    }
+    (void)impl_.release();
+    return;
+  }
   rd_kafka_destroy(impl_->rk);
 }
 
@@ -378,14 +419,33 @@ Result<int32_t> Consumer::PartitionCount(const std::string& topic,
   return out;
 }
 
+std::string Consumer::RebalanceProtocol() const {
+  const char* protocol = rd_kafka_rebalance_protocol(impl_->rk);
+  return protocol == nullptr ? "NONE" : protocol;
+}
+
 Status Consumer::Close() {
   if (impl_->closed) return Status::Ok();
   impl_->closed = true;
   impl_->rebalances.clear();
   if (impl_->subscribed) {
-    // librdkafka 2.0 (Debian 12) can abort when a cooperative-sticky consumer closes while a
-    // rebalance is under way (librdkafka issue 4312, fixed in 2.2.1). Leave the subscription and
-    // let the group take our partitions first (bounded), then close.
+    // A member whose JoinGroup was answered but which has had no SyncGroup yet cannot be
+    // destroyed safely (DestroyWouldAbort). Let it finish joining first, bounded by
+    // close_join_wait_ms; ~Consumer keeps the handle if it never does.
+    const int join_wait_ms = impl_->options.close_join_wait_ms >= 0
+                                 ? impl_->options.close_join_wait_ms
+                                 : impl_->options.session_timeout_ms;
+    const auto join_deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(join_wait_ms);
+    for (int i = 0; i < 100000 && DestroyWouldAbort(impl_->rk, impl_->synced) &&
+                    std::chrono::steady_clock::now() < join_deadline;
+         ++i) {
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(impl_->rk, 50);  // serves the SyncGroup
+      if (m != nullptr) rd_kafka_message_destroy(m);
+    }
+    impl_->joined_unsynced = DestroyWouldAbort(impl_->rk, impl_->synced);
+    // Leave the subscription and let the group take our partitions first (bounded), then close:
+    // closing in the middle of a revocation is another way to meet issue 4312.
     rd_kafka_unsubscribe(impl_->rk);
     for (int i = 0; i < 100; ++i) {
       rd_kafka_topic_partition_list_t* assigned = nullptr;

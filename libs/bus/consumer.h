@@ -28,6 +28,11 @@ struct ConsumerOptions {
   // The group evicts a member silent for this long. The dev broker makes a member joining a
   // non-empty group wait about session_timeout_ms - 1 s, so tests use 6000 (the minimum).
   int session_timeout_ms = 10000;
+  // How long Close lets a member that is joining the group finish joining, so that it can be
+  // destroyed (librdkafka before 2.3 aborts otherwise; see consumer.cc). A member still joining
+  // after that leaves the group and its handle is kept until the process exits. -1: the
+  // session timeout.
+  int close_join_wait_ms = -1;
   // How long the broker holds a fetch with no data. The dev broker needs 1-5 ms to keep
   // latency low; on a real cluster 100-500 ms is kinder to the brokers.
   int fetch_wait_max_ms = 5;
@@ -116,6 +121,10 @@ class Consumer {
 
   // How many partitions `topic` has, from the cluster's metadata.
   Result<int32_t> PartitionCount(const std::string& topic, std::chrono::milliseconds timeout);
+
+  // The group's rebalance protocol: "NONE" until the coordinator answered this member's first
+  // JoinGroup, then "COOPERATIVE" (or "EAGER" if the properties chose an eager assignor).
+  std::string RebalanceProtocol() const;
 
   // Leaves the group, revoking everything (no event is returned for that). Idempotent; the
   // Consumer accepts no other call afterwards.
