@@ -79,20 +79,25 @@ Status KeyReused(const std::string& key, const std::string& method,
                        (holder.method() == method ? "request" : holder.method() + " call"));
 }
 
-std::vector<Status> ClaimKeys(KeyClaims& claims, const std::vector<KeyClaims::Claim>& wanted,
-                              std::chrono::milliseconds timeout,
-                              const std::function<Status(size_t, const Status&)>& undecided) {
-  std::vector<Status> out(wanted.size());
-  const auto holders = claims.ClaimAll(wanted, timeout);
+ClaimedKeys ClaimKeys(KeyClaims& claims, const std::vector<KeyClaims::Claim>& wanted,
+                      std::chrono::milliseconds budget,
+                      const std::function<Status(size_t, const Status&)>& undecided) {
+  ClaimedKeys out;
+  out.refusals.resize(wanted.size());
+  const auto claiming = std::chrono::steady_clock::now();
+  const auto holders = claims.ClaimAll(wanted, budget);
   for (size_t k = 0; k < wanted.size(); ++k) {
     if (!holders[k].ok()) {
-      out[k] = undecided(k, holders[k].status());
+      out.refusals[k] = undecided(k, holders[k].status());
     } else if (!SameCall(*holders[k], wanted[k].call)) {
       const std::string& record_key = wanted[k].record_key;
-      out[k] = KeyReused(record_key.substr(record_key.find('\0') + 1), wanted[k].call.method(),
-                         *holders[k]);
+      out.refusals[k] = KeyReused(record_key.substr(record_key.find('\0') + 1),
+                                  wanted[k].call.method(), *holders[k]);
     }
   }
+  const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - claiming);
+  out.left = std::max(budget - spent, std::chrono::milliseconds(1));
   return out;
 }
 
@@ -147,14 +152,13 @@ void Committer::Publish() {
       wanted.push_back({m.record_key, m.record});
       of.push_back(i);
     }
-    const auto claiming = std::chrono::steady_clock::now();
-    const std::vector<Status> claimed =
+    const ClaimedKeys claimed =
         ClaimKeys(claims_, wanted, budget, [&](size_t k, const Status& error) {
           return publish_failure_(error, group[of[k]]->mutation->budget);
         });
     for (size_t k = 0; k < of.size(); ++k) {
-      if (claimed[k].ok()) continue;
-      group[of[k]]->status = claimed[k];
+      if (claimed.refusals[k].ok()) continue;
+      group[of[k]]->status = claimed.refusals[k];
       finished.push_back(std::move(group[of[k]]));
     }
     Group held;  // the calls that hold their keys
@@ -164,14 +168,11 @@ void Committer::Publish() {
     Finish(finished);
     group = std::move(held);
     if (group.empty()) continue;
-    budget -= std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::steady_clock::now() - claiming);
-    budget = std::max(budget, std::chrono::milliseconds(1));
 
     std::vector<mutualaid::events::v1::Envelope> events;
     events.reserve(group.size());
     for (const auto& ticket : group) events.push_back(std::move(ticket->mutation->event));
-    const std::vector<Status> outcomes = log_.AppendAll(events, budget);
+    const std::vector<Status> outcomes = log_.AppendAll(events, claimed.left);
 
     // The outcome of every event, in one write without fsync (see the class comment for why
     // that is safe): the done records and state of the acknowledged events, the pending records

@@ -49,13 +49,19 @@ std::string PendingRecord(mutualaid::intake::v1::storage::IdempotencyRecord reco
 Status KeyReused(const std::string& key, const std::string& method,
                  const mutualaid::intake::v1::storage::IdempotencyRecord& holder);
 
-// Claims `wanted` in one KeyClaims::ClaimAll, waiting at most `timeout`. Returns, per claim, what
-// its call is told unless it may publish: OK when its call holds the key, ALREADY_EXISTS
-// (KeyReused) when a different request holds it, and `undecided(k, error)` when the claim k was
-// not decided (nothing may be published; a retry with the key claims again).
-std::vector<Status> ClaimKeys(KeyClaims& claims, const std::vector<KeyClaims::Claim>& wanted,
-                              std::chrono::milliseconds timeout,
-                              const std::function<Status(size_t, const Status&)>& undecided);
+// Claims `wanted` in one KeyClaims::ClaimAll, waiting at most `budget`. `refusals` holds, per
+// claim, what its call is told unless it may publish: OK when its call holds the key,
+// ALREADY_EXISTS (KeyReused) when a different request holds it, and `undecided(k, error)` when the
+// claim k was not decided (nothing may be published; a retry with the key claims again). `left`
+// is what claiming left of `budget` (at least 1 ms), for publishing the events: claims and events
+// share one budget.
+struct ClaimedKeys {
+  std::vector<Status> refusals;
+  std::chrono::milliseconds left{0};
+};
+ClaimedKeys ClaimKeys(KeyClaims& claims, const std::vector<KeyClaims::Claim>& wanted,
+                      std::chrono::milliseconds budget,
+                      const std::function<Status(size_t, const Status&)>& undecided);
 
 // What a call whose deadline passed before its event was recorded is told.
 inline constexpr char kCommitTooLate[] =

@@ -43,6 +43,7 @@ class GatedLog : public events::EventLog {
                                 std::chrono::milliseconds timeout) override {
     std::unique_lock<std::mutex> lock(mu_);
     ++appends_;
+    timeouts_.push_back(timeout);
     entered_.notify_all();
     if (!opened_.wait_for(lock, timeout, [&] { return open_; })) {
       return std::vector<Status>(events.size(), Status(StatusCode::kDeadlineExceeded, "held"));
@@ -75,9 +76,15 @@ class GatedLog : public events::EventLog {
     std::lock_guard<std::mutex> lock(mu_);
     return ids_;
   }
+  // The timeout each append was given.
+  std::vector<std::chrono::milliseconds> timeouts() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return timeouts_;
+  }
 
  private:
   std::mutex mu_;
+  std::vector<std::chrono::milliseconds> timeouts_;
   std::condition_variable opened_;
   std::condition_variable entered_;
   bool open_ = true;
@@ -92,6 +99,7 @@ class MemoryKeyClaims : public KeyClaims {
  public:
   std::vector<Result<storage::IdempotencyRecord>> ClaimAll(const std::vector<Claim>& claims,
                                                            std::chrono::milliseconds) override {
+    std::this_thread::sleep_for(delay_);  // a slow calls log; set before the committer starts
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<Result<storage::IdempotencyRecord>> out;
     for (const Claim& c : claims) {
@@ -116,8 +124,11 @@ class MemoryKeyClaims : public KeyClaims {
     std::lock_guard<std::mutex> lock(mu_);
     return claimed_;
   }
+  // Each ClaimAll takes `delay` first. Set before any claim.
+  void Delay(std::chrono::milliseconds delay) { delay_ = delay; }
 
  private:
+  std::chrono::milliseconds delay_{0};
   std::mutex mu_;
   std::map<std::string, storage::IdempotencyRecord> holders_;
   bool fail_ = false;
@@ -279,6 +290,19 @@ TEST_F(CommitterTest, AClaimThatFailsPublishesAndRecordsNothingAndARetryGoesThro
   ASSERT_TRUE(committer->Commit(MutationFor(1), Clock::now() + 10s).ok());
   EXPECT_TRUE(Record(1)->done());
   EXPECT_EQ(log_.ids(), std::vector<std::string>{"in-1"});
+}
+
+TEST_F(CommitterTest, ClaimsAndEventsShareTheCallsBudget) {
+  claims_.Delay(300ms);
+  auto committer = NewCommitter();
+  std::shared_ptr<Mutation> m = MutationFor(1);
+  m->budget = 1000ms;
+  ASSERT_TRUE(committer->Commit(m, Clock::now() + 10s).ok());
+  // The event got what the 300 ms of claiming left of the call's 1000 ms.
+  const std::vector<std::chrono::milliseconds> timeouts = log_.timeouts();
+  ASSERT_EQ(timeouts.size(), 1u);
+  EXPECT_LE(timeouts[0], 700ms);
+  EXPECT_GT(timeouts[0], 0ms);
 }
 
 TEST_F(CommitterTest, AnUnacknowledgedEventLeavesItsRecordPendingWithTheEventAndNoState) {

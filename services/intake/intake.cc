@@ -510,6 +510,7 @@ void Intake::StageLocked(const std::string& partner,
 }
 
 void Intake::PublishStaged(StagedEnrollments& staged) {
+  std::chrono::milliseconds events_budget = staged.budget;  // what claiming the keys left of it
   if (Status health = store_.WriteHealth(); !health.ok()) {
     // The store failed a write: publish nothing it could not record.
     for (size_t i : staged.index) staged.out[i] = health;
@@ -523,13 +524,14 @@ void Intake::PublishStaged(StagedEnrollments& staged) {
     for (size_t k = 0; k < staged.index.size(); ++k) {
       wanted.push_back({staged.record_keys[k], staged.records[k]});
     }
-    const std::vector<Status> claimed = ClaimKeys(
+    const ClaimedKeys claimed = ClaimKeys(
         claims_, wanted, staged.budget,
         [&](size_t, const Status& error) { return PublishFailure(error, staged.budget); });
+    events_budget = claimed.left;
     size_t kept = 0;
     for (size_t k = 0; k < staged.index.size(); ++k) {
-      if (!claimed[k].ok()) {
-        staged.out[staged.index[k]] = claimed[k];
+      if (!claimed.refusals[k].ok()) {
+        staged.out[staged.index[k]] = claimed.refusals[k];
         continue;
       }
       if (kept != k) {
@@ -548,7 +550,7 @@ void Intake::PublishStaged(StagedEnrollments& staged) {
     staged.states.resize(kept);
   }
   if (!staged.index.empty()) {
-    const std::vector<Status> published = log_.AppendAll(staged.events, staged.budget);
+    const std::vector<Status> published = log_.AppendAll(staged.events, events_budget);
     // Recorded as the Committer records (committer.h says why nothing is recorded before
     // publishing, and why without fsync): done with the state when acknowledged, else pending
     // with the event's bytes. In key order (RocksDB inserts keys in order into its memtable
