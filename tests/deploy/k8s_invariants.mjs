@@ -45,6 +45,34 @@ for (const [name, want] of kTopics) {
   check(topic.metadata.labels?.["strimzi.io/cluster"], `${name}: names its Strimzi cluster`);
 }
 
+// The calls log (services/intake/key_claims.h) keeps each call longer than intake keeps the
+// call's idempotency record: records go --idempotency-retention-days after their business date,
+// at the next hourly purge, so the log keeps two days more; and no size limit may drop calls
+// sooner.
+const calls = topics.get("intake.calls.v1");
+const intakeDeployment = named("Deployment", "claims-intake");
+if (calls && intakeDeployment) {
+  const intakeBinary = binaries.map((p) => p.split("=")).find(([s]) => s === "intake")?.[1];
+  let days = envOf(intakeDeployment.spec.template.spec.containers[0])
+    .get("CLAIMS_IDEMPOTENCY_RETENTION_DAYS");
+  if (days === undefined && intakeBinary) {
+    const help = execFileSync(intakeBinary, ["--help"], { encoding: "utf8" });
+    days = help.match(/--idempotency-retention-days=INT .*default: (\d+)\)/)?.[1];
+  }
+  check(days !== undefined,
+        "intake: its idempotency retention is known (CLAIMS_IDEMPOTENCY_RETENTION_DAYS or --help)");
+  const config = calls.spec.config ?? {};
+  if (days !== undefined) {
+    const ms = Number(config["retention.ms"]);
+    const needed = (Number(days) + 2) * 86400000;
+    check(ms === -1 || ms >= needed,
+          `intake.calls.v1: retention.ms ${config["retention.ms"]} keeps calls at least ` +
+          `${needed} ms (intake keeps idempotency records ${days} days, plus 2)`);
+  }
+  check(config["retention.bytes"] === undefined || String(config["retention.bytes"]) === "-1",
+        "intake.calls.v1: no retention.bytes (a size limit could drop calls before their records)");
+}
+
 const workloads = [...ofKind("Deployment"), ...ofKind("StatefulSet")];
 check(named("Deployment", "claims-intake"), "intake is a Deployment");
 check(named("StatefulSet", "claims-adjudication"), "adjudication is a StatefulSet");
