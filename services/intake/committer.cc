@@ -15,6 +15,7 @@ Committer::Committer(store::StateStore& store, events::EventLog& log, KeyClaims&
   for (int i = 0; i < std::max(publishers, 1); ++i) {
     publishers_.emplace_back([this] { Publish(); });
   }
+  awaiter_ = std::thread([this] { AwaitElsewhere(); });
 }
 
 Committer::~Committer() {
@@ -24,6 +25,12 @@ Committer::~Committer() {
   }
   publisher_wake_.notify_all();
   for (std::thread& t : publishers_) t.join();  // once everything handed over is through
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    publishers_done_ = true;
+  }
+  elsewhere_wake_.notify_all();
+  awaiter_.join();  // once every call left to another replica is answered
 }
 
 void Committer::CommitAsync(std::shared_ptr<Mutation> mutation,
@@ -84,6 +91,7 @@ ClaimedKeys ClaimKeys(KeyClaims& claims, const std::vector<KeyClaims::Claim>& wa
                       const std::function<Status(size_t, const Status&)>& undecided) {
   ClaimedKeys out;
   out.refusals.resize(wanted.size());
+  out.elsewhere.resize(wanted.size(), false);
   const auto claiming = std::chrono::steady_clock::now();
   const auto holders = claims.ClaimAll(wanted, budget);
   for (size_t k = 0; k < wanted.size(); ++k) {
@@ -93,6 +101,8 @@ ClaimedKeys ClaimKeys(KeyClaims& claims, const std::vector<KeyClaims::Claim>& wa
       const std::string& record_key = wanted[k].record_key;
       out.refusals[k] = KeyReused(record_key.substr(record_key.find('\0') + 1),
                                   wanted[k].call.method(), *holders[k]);
+    } else {
+      out.elsewhere[k] = holders[k]->claimed_by() != claims.replica();
     }
   }
   const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -156,11 +166,21 @@ void Committer::Publish() {
         ClaimKeys(claims_, wanted, budget, [&](size_t k, const Status& error) {
           return publish_failure_(error, group[of[k]]->mutation->budget);
         });
+    bool any_elsewhere = false;
     for (size_t k = 0; k < of.size(); ++k) {
+      if (claimed.elsewhere[k]) {
+        std::shared_ptr<Ticket>& ticket = group[of[k]];
+        ticket->publish_at = std::chrono::steady_clock::now() + ticket->mutation->budget / 2;
+        std::lock_guard<std::mutex> lock(mu_);
+        elsewhere_.push_back(std::move(ticket));
+        any_elsewhere = true;
+        continue;
+      }
       if (claimed.refusals[k].ok()) continue;
       group[of[k]]->status = claimed.refusals[k];
       finished.push_back(std::move(group[of[k]]));
     }
+    if (any_elsewhere) elsewhere_wake_.notify_one();
     Group held;  // the calls that hold their keys
     for (auto& ticket : group) {
       if (ticket != nullptr) held.push_back(std::move(ticket));
@@ -169,43 +189,98 @@ void Committer::Publish() {
     group = std::move(held);
     if (group.empty()) continue;
 
-    std::vector<mutualaid::events::v1::Envelope> events;
-    events.reserve(group.size());
-    for (const auto& ticket : group) events.push_back(std::move(ticket->mutation->event));
-    const std::vector<Status> outcomes = log_.AppendAll(events, claimed.left);
+    PublishHeld(group, claimed.left);
+  }
+}
 
-    // The outcome of every event, in one write without fsync (see the class comment for why
-    // that is safe): the done records and state of the acknowledged events, the pending records
-    // (with the event's bytes) of the others.
-    store::WriteBatch batch;
-    bool any_done = false;
-    bool any_pending = false;
+void Committer::PublishHeld(Group& group, std::chrono::milliseconds budget) {
+  std::vector<mutualaid::events::v1::Envelope> events;
+  events.reserve(group.size());
+  for (const auto& ticket : group) events.push_back(std::move(ticket->mutation->event));
+  const std::vector<Status> outcomes = log_.AppendAll(events, budget);
+
+  // The outcome of every event, in one write without fsync (see the class comment for why
+  // that is safe): the done records and state of the acknowledged events, the pending records
+  // (with the event's bytes) of the others.
+  store::WriteBatch batch;
+  bool any_done = false;
+  bool any_pending = false;
+  for (size_t i = 0; i < group.size(); ++i) {
+    Mutation& m = *group[i]->mutation;
+    if (!outcomes[i].ok()) {
+      group[i]->status = publish_failure_(outcomes[i], m.budget);
+      if (!m.recorded) {
+        batch.Put(m.cf, m.record_key, PendingRecord(m.record, events[i]));
+        any_pending = true;
+      }
+      continue;
+    }
+    m.record.set_done(true);
+    m.record.clear_event();  // published: only the answer is needed from now on
+    batch.Append(m.state);
+    batch.Put(m.cf, m.record_key, m.record.SerializeAsString());
+    any_done = true;
+  }
+  if (!batch.empty()) {
+    const Status written = store_.Write(batch, store::Durability::kNoSync);
     for (size_t i = 0; i < group.size(); ++i) {
-      Mutation& m = *group[i]->mutation;
-      if (!outcomes[i].ok()) {
-        group[i]->status = publish_failure_(outcomes[i], m.budget);
-        if (!m.recorded) {
-          batch.Put(m.cf, m.record_key, PendingRecord(m.record, events[i]));
-          any_pending = true;
-        }
-        continue;
-      }
-      m.record.set_done(true);
-      m.record.clear_event();  // published: only the answer is needed from now on
-      batch.Append(m.state);
-      batch.Put(m.cf, m.record_key, m.record.SerializeAsString());
-      any_done = true;
+      if (outcomes[i].ok()) group[i]->status = written;  // in Kafka, but maybe not recorded
     }
-    if (!batch.empty()) {
-      const Status written = store_.Write(batch, store::Durability::kNoSync);
-      for (size_t i = 0; i < group.size(); ++i) {
-        if (outcomes[i].ok()) group[i]->status = written;  // in Kafka, but maybe not recorded
+    std::lock_guard<std::mutex> lock(mu_);
+    if (any_done) ++done_writes_;
+    if (any_pending) ++pending_writes_;
+  }
+  Finish(group);
+}
+
+void Committer::AwaitElsewhere() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    elsewhere_wake_.wait(lock, [&] { return !elsewhere_.empty() || publishers_done_; });
+    if (elsewhere_.empty()) return;  // the publishers are through, and so is every call here
+    const bool stopping = publishers_done_;
+    std::vector<std::shared_ptr<Ticket>> waiting = std::move(elsewhere_);
+    elsewhere_.clear();
+    lock.unlock();
+
+    const auto now = std::chrono::steady_clock::now();
+    Group answered;  // done by the other replica, or unreadable here
+    Group due;       // not done in time: published here
+    std::vector<std::shared_ptr<Ticket>> still;
+    std::chrono::milliseconds budget{1};
+    for (auto& ticket : waiting) {
+      const Mutation& m = *ticket->mutation;
+      Result<std::optional<std::string>> found = store_.Get(m.cf, m.record_key);
+      mutualaid::intake::v1::storage::IdempotencyRecord record;
+      if (!found.ok()) {
+        ticket->status = found.status();
+        answered.push_back(std::move(ticket));
+      } else if (found->has_value() && record.ParseFromString(**found) && record.done() &&
+                 SameCall(record, m.record)) {
+        ticket->status = Status::Ok();  // its event is in the log, published by the other replica
+        answered.push_back(std::move(ticket));
+      } else if (stopping || now >= ticket->publish_at) {
+        budget = std::max(budget, m.budget / 2);  // the half it did not wait
+        due.push_back(std::move(ticket));
+      } else {
+        still.push_back(std::move(ticket));
       }
-      std::lock_guard<std::mutex> lock(mu_);
-      if (any_done) ++done_writes_;
-      if (any_pending) ++pending_writes_;
     }
-    Finish(group);
+    Finish(answered);
+    if (!due.empty()) {
+      if (const Status health = store_.WriteHealth(); !health.ok()) {
+        for (const auto& ticket : due) ticket->status = health;
+        Finish(due);
+      } else {
+        PublishHeld(due, budget);
+      }
+    }
+
+    lock.lock();
+    for (auto& ticket : still) elsewhere_.push_back(std::move(ticket));
+    if (!elsewhere_.empty() && !publishers_done_) {
+      elsewhere_wake_.wait_for(lock, std::chrono::milliseconds(5));  // then reads the store again
+    }
   }
 }
 

@@ -58,6 +58,9 @@ Status KeyReused(const std::string& key, const std::string& method,
 struct ClaimedKeys {
   std::vector<Status> refusals;
   std::chrono::milliseconds left{0};
+  // Per claim: the very same request holds the key, claimed by another replica, which is
+  // publishing it (its refusal is OK).
+  std::vector<bool> elsewhere;
 };
 ClaimedKeys ClaimKeys(KeyClaims& claims, const std::vector<KeyClaims::Claim>& wanted,
                       std::chrono::milliseconds budget,
@@ -106,7 +109,13 @@ V AwaitCallback(std::chrono::steady_clock::time_point deadline, const std::strin
 // A call is answered OK only once its event is acknowledged and its done record written.
 //
 // Before publishing, the group's keys are claimed (KeyClaims, ports.h): a call whose key another
-// request holds, on any replica, is answered ALREADY_EXISTS and publishes nothing.
+// request holds, on any replica, is answered ALREADY_EXISTS and publishes nothing. A call whose
+// very request another replica claimed first (the same request sent to two replicas at once) is
+// left to that replica: it waits, polling the store every 5 ms, until that replica's event comes
+// back through ClaimFollower as a done record, and is then answered OK with nothing published.
+// If the record is not done within half the call's budget (that replica failed or died), the
+// call publishes after all, under the same event id, which consumers drop as a repeat; so a
+// retry is never refused forever.
 //
 // Nothing is written before publishing. Kafka (acks=all) is what makes a call durable; the store
 // is this replica's copy of what the log holds: every event carries its call (IntakeCall: key,
@@ -168,9 +177,17 @@ class Committer {
     std::chrono::steady_clock::time_point deadline;
     Done done;
     Status status;
+    // Left to another replica (ClaimedKeys::elsewhere): published here if its record is not
+    // done by then.
+    std::chrono::steady_clock::time_point publish_at;
   };
   using Group = std::vector<std::shared_ptr<Ticket>>;
   void Publish();
+  // Publishes `group`, whose calls hold their keys, within `budget`; records the outcomes and
+  // answers them.
+  void PublishHeld(Group& group, std::chrono::milliseconds budget);
+  // Answers the calls left to another replica once their records are done, or publishes them.
+  void AwaitElsewhere();
   // Answers `tickets`, whose status is set (under no lock).
   void Finish(const std::vector<std::shared_ptr<Ticket>>& tickets);
 
@@ -182,11 +199,15 @@ class Committer {
   mutable std::mutex mu_;
   std::condition_variable publisher_wake_;
   std::deque<std::shared_ptr<Ticket>> queue_;  // handed over, not yet taken
+  std::condition_variable elsewhere_wake_;
+  std::vector<std::shared_ptr<Ticket>> elsewhere_;  // left to another replica (AwaitElsewhere)
   bool stop_ = false;
+  bool publishers_done_ = false;
   uint64_t pending_writes_ = 0;
   uint64_t done_writes_ = 0;
   uint64_t mutations_ = 0;
   std::vector<std::thread> publishers_;
+  std::thread awaiter_;
 };
 
 }  // namespace claims::intake

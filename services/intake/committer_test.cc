@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -108,7 +109,9 @@ class MemoryKeyClaims : public KeyClaims {
         out.push_back(Unavailable("calls log down"));
         continue;
       }
-      out.push_back(holders_.emplace(c.record_key, c.call).first->second);
+      storage::IdempotencyRecord call = c.call;
+      call.set_claimed_by(replica_);
+      out.push_back(holders_.emplace(c.record_key, std::move(call)).first->second);
     }
     return out;
   }
@@ -126,8 +129,10 @@ class MemoryKeyClaims : public KeyClaims {
   }
   // Each ClaimAll takes `delay` first. Set before any claim.
   void Delay(std::chrono::milliseconds delay) { delay_ = delay; }
+  const std::string& replica() const override { return replica_; }
 
  private:
+  const std::string replica_ = "this-replica";
   std::chrono::milliseconds delay_{0};
   std::mutex mu_;
   std::map<std::string, storage::IdempotencyRecord> holders_;
@@ -255,11 +260,14 @@ TEST_F(CommitterTest, OnePublisherSendsEveryCallThatCameDuringARoundTripInTheNex
 
 TEST_F(CommitterTest, ACallWhoseKeyADifferentRequestHoldsIsRefusedAndPublishesNothing) {
   auto committer = NewCommitter();
-  // key-2 is held by another request (made on another replica); key-3 by this very request.
+  // key-2 is held by another request (made on another replica); key-3 by this very request,
+  // claimed by this replica (an earlier attempt).
   storage::IdempotencyRecord other = MutationFor(2)->record;
   other.set_request_sha256("another-mac");
   claims_.Hold("key-2", other);
-  claims_.Hold("key-3", MutationFor(3)->record);
+  storage::IdempotencyRecord mine = MutationFor(3)->record;
+  mine.set_claimed_by(claims_.replica());
+  claims_.Hold("key-3", mine);
   std::vector<Status> results(4);
   std::vector<std::thread> calls;
   for (int i = 1; i <= 3; ++i) {
@@ -276,6 +284,55 @@ TEST_F(CommitterTest, ACallWhoseKeyADifferentRequestHoldsIsRefusedAndPublishesNo
   std::vector<std::string> ids = log_.ids();
   std::sort(ids.begin(), ids.end());
   EXPECT_EQ(ids, (std::vector<std::string>{"in-1", "in-3"}));
+}
+
+TEST_F(CommitterTest, ARequestAnotherReplicaClaimedFirstIsAnsweredOnceItsRecordIsDone) {
+  auto committer = NewCommitter();
+  // The same request reached another replica too, which claimed the key first.
+  storage::IdempotencyRecord there = MutationFor(4)->record;
+  there.set_claimed_by("other-replica");
+  claims_.Hold("key-4", there);
+  std::optional<Status> result;
+  std::mutex mu;
+  committer->CommitAsync(MutationFor(4), Clock::now() + 10s, [&](Status s) {
+    std::lock_guard<std::mutex> lock(mu);
+    result = std::move(s);
+  });
+  std::this_thread::sleep_for(200ms);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_FALSE(result.has_value()) << "answered before the other replica's event came back";
+  }
+  EXPECT_EQ(log_.appends(), 0);
+  // The other replica's event comes back through ClaimFollower: a done record of the request.
+  storage::IdempotencyRecord done = MutationFor(4)->record;
+  done.set_done(true);
+  done.clear_event();
+  store::WriteBatch batch;
+  batch.Put(kRecords, "key-4", done.SerializeAsString());
+  ASSERT_TRUE(store_->Write(batch, store::Durability::kNoSync).ok());
+  committer.reset();  // waits for the answer
+  ASSERT_TRUE(result.has_value());
+  EXPECT_TRUE(result->ok()) << result->ToString();
+  EXPECT_EQ(log_.appends(), 0) << "published although the other replica had";
+  EXPECT_TRUE(log_.ids().empty());
+}
+
+TEST_F(CommitterTest, ARequestAnotherReplicaClaimedFirstIsPublishedHereIfItsRecordStaysUndone) {
+  auto committer = NewCommitter();
+  storage::IdempotencyRecord there = MutationFor(5)->record;
+  there.set_claimed_by("other-replica");  // which then failed, or died, before publishing
+  claims_.Hold("key-5", there);
+  std::shared_ptr<Mutation> m = MutationFor(5);
+  m->budget = 400ms;
+  const auto began = Clock::now();
+  const Status s = committer->Commit(m, Clock::now() + 10s);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_GE(Clock::now() - began, 200ms);  // it waited half its budget for the other replica
+  EXPECT_EQ(log_.ids(), std::vector<std::string>{"in-5"});
+  ASSERT_TRUE(Record(5).has_value());
+  EXPECT_TRUE(Record(5)->done());
+  EXPECT_TRUE(HasState(5));
 }
 
 TEST_F(CommitterTest, AClaimThatFailsPublishesAndRecordsNothingAndARetryGoesThrough) {

@@ -560,7 +560,10 @@ TEST_F(IntakeTest, TwoReplicasTakingOneKeyAtOnceLetOnlyTheFirstRequestThrough) {
   accepted[ClaimIdFor("P1", "after")] = 60000;
 
   // Published: for each key only the accepted request (the same request on both replicas may
-  // appear twice, under one event id, which consumers drop as a repeat).
+  // appear twice here, under one event id, which consumers drop as a repeat: with the followers
+  // stopped, the replica that claimed second never sees the first one's event, and publishes
+  // after waiting half its budget; TheSameRequestOnTwoReplicasAtOnceIsPublishedOnce has them
+  // running).
   std::map<std::string, std::set<int64_t>> published;
   std::map<std::string, std::set<std::string>> event_ids;
   for (const bus::Message& m : ReadTopic(kIntakeTopic, 1 + accepted.size())) {
@@ -579,6 +582,60 @@ TEST_F(IntakeTest, TwoReplicasTakingOneKeyAtOnceLetOnlyTheFirstRequestThrough) {
   }
 }
 
+TEST_F(IntakeTest, TheSameRequestOnTwoReplicasAtOnceIsPublishedOnce) {
+  const std::string member = EnrollOk("P1", "enroll", ResidentId("19900512", false));
+  StartFollower();
+  Replica other = NewReplica();
+  ASSERT_NE(other.store, nullptr);
+  std::unique_ptr<KeyVault> other_vault = NewVault(*other.store);
+  ClaimFollower other_follower(*other.store, *other.consumer);
+  ASSERT_TRUE(other_follower.Start(10s).ok());
+  ASSERT_TRUE(other_follower.CatchUp(10s).ok());
+  std::atomic<bool> stop_other{false};
+  std::thread other_following([&] { (void)other_follower.Run(stop_other); });
+  std::unique_ptr<KafkaKeyClaims> other_claims = NewClaims(*other.store);
+  Intake replica(intake_options_, *other.store, *log_, *other_vault, *other_claims, *clock_);
+
+  // Eight keys, each sent with the same request to both replicas at once (a partner retrying
+  // on another connection).
+  constexpr int kKeys = 8;
+  std::vector<Result<api::SubmitClaimResponse>> here(kKeys, Status(StatusCode::kInternal, "")),
+      there(kKeys, Status(StatusCode::kInternal, ""));
+  std::vector<std::thread> calls;
+  std::atomic<int> ready{0};
+  auto race = [&](Intake& intake, int k, std::vector<Result<api::SubmitClaimResponse>>& out) {
+    ++ready;
+    while (ready.load() < 2 * kKeys) std::this_thread::yield();
+    out[k] = intake.SubmitClaim("P1", Claim("twice-" + std::to_string(k), member),
+                                std::chrono::steady_clock::now() + 20s);
+  };
+  for (int k = 0; k < kKeys; ++k) {
+    calls.emplace_back(race, std::ref(*intake_), k, std::ref(here));
+    calls.emplace_back(race, std::ref(replica), k, std::ref(there));
+  }
+  for (std::thread& t : calls) t.join();
+  stop_other = true;
+  other_following.join();
+
+  std::map<std::string, int> published;  // claim id -> events in the log
+  for (int k = 0; k < kKeys; ++k) {
+    SCOPED_TRACE("twice-" + std::to_string(k));
+    ASSERT_TRUE(here[k].ok()) << here[k].status().ToString();
+    ASSERT_TRUE(there[k].ok()) << there[k].status().ToString();
+    EXPECT_EQ(here[k]->SerializeAsString(), there[k]->SerializeAsString());
+    published[ClaimIdFor("P1", "twice-" + std::to_string(k))] = 0;
+  }
+  for (const bus::Message& m : ReadTopic(kIntakeTopic, 1 + kKeys)) {
+    ev::Envelope e;
+    ASSERT_TRUE(e.ParseFromString(m.value));
+    if (e.type() != codec::kClaimSubmitted) continue;
+    ev::ClaimSubmitted c;
+    ASSERT_TRUE(c.ParseFromString(e.payload()));
+    ++published[c.claim_id()];
+  }
+  EXPECT_EQ(published.size(), static_cast<size_t>(kKeys));
+  for (const auto& [claim_id, events] : published) EXPECT_EQ(events, 1) << claim_id;
+}
 TEST_F(IntakeTest, ARetryOnAnotherReplicaAnswersTheSameAndPublishesNothing) {
   StartFollower();
   // An enrollment and a claim on this replica.

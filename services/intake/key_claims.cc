@@ -1,22 +1,45 @@
 #include "services/intake/key_claims.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
 #include <set>
 #include <thread>
 #include <utility>
 
+#include "libs/crypto/aes_gcm.h"
+#include "libs/crypto/sha256.h"
 #include "libs/events/follower.h"
 
 namespace claims::intake {
 
 namespace storage = ::mutualaid::intake::v1::storage;
 
+namespace {
+
+// 96 random bits in hex; if the system's generator fails, the process id and the time, which
+// still differ between the processes of one log.
+std::string RandomReplicaName() {
+  crypto::RandomNonceSource random;
+  if (Result<crypto::GcmNonce> bits = random.Next(); bits.ok()) {
+    return crypto::ToHex(
+        std::string_view(reinterpret_cast<const char*>(bits->data()), bits->size()));
+  }
+  return std::to_string(getpid()) + "-" +
+         std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+}  // namespace
+
 KafkaKeyClaims::KafkaKeyClaims(store::StateStore& store, bus::Producer& producer,
-                               std::unique_ptr<bus::Consumer> consumer, std::string topic)
+                               std::unique_ptr<bus::Consumer> consumer, std::string topic,
+                               std::string replica)
     : store_(store),
       producer_(producer),
       consumer_(std::move(consumer)),
-      topic_(std::move(topic)) {}
+      topic_(std::move(topic)),
+      replica_(replica.empty() ? RandomReplicaName() : std::move(replica)) {}
 
 uint64_t KafkaKeyClaims::calls_read() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -153,9 +176,11 @@ std::vector<Result<storage::IdempotencyRecord>> KafkaKeyClaims::ClaimAll(
   std::vector<bus::OutgoingMessage> records;
   records.reserve(claims.size());
   for (const Claim& c : claims) {
+    storage::IdempotencyRecord call = c.call;
+    call.set_claimed_by(replica_);
     records.push_back({topic_,
                        c.record_key,
-                       c.call.SerializeAsString(),
+                       call.SerializeAsString(),
                        {{"type", "mutualaid.intake.v1.storage.IdempotencyRecord"}}});
   }
   const std::vector<bus::Delivery> delivered = producer_.ProduceAll(records, timeout);

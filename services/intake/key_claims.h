@@ -41,8 +41,11 @@ inline constexpr char kKeyHoldersCf[] = "key_holders";
 // (--idempotency-retention-days); PurgeIdempotencyKeys drops old holders with old records.
 class KafkaKeyClaims : public KeyClaims {
  public:
+  // `replica` names this replica in the log; empty: 96 random bits (a restarted process is
+  // another replica).
   KafkaKeyClaims(store::StateStore& store, bus::Producer& producer,
-                 std::unique_ptr<bus::Consumer> consumer, std::string topic = kCallsTopic);
+                 std::unique_ptr<bus::Consumer> consumer, std::string topic = kCallsTopic,
+                 std::string replica = "");
 
   // Reads the log from the offsets in the store to its end: the calls appended before this
   // replica came up. Call before serving (ClaimAll reads whatever is left, but a first call
@@ -58,6 +61,8 @@ class KafkaKeyClaims : public KeyClaims {
   // early only with a fatal error (kAborted).
   Status Follow(const std::atomic<bool>& stop,
                 std::chrono::milliseconds interval = std::chrono::milliseconds(100));
+
+  const std::string& replica() const override { return replica_; }
 
   // Calls read from the log so far, or applied as appended (for tests).
   uint64_t calls_read() const;
@@ -83,6 +88,7 @@ class KafkaKeyClaims : public KeyClaims {
   bus::Producer& producer_;
   std::unique_ptr<bus::Consumer> consumer_;
   const std::string topic_;
+  const std::string replica_;
   mutable std::mutex mu_;
   bool assigned_ = false;
   std::map<int32_t, int64_t> next_;  // partition -> the next offset to read

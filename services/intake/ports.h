@@ -70,12 +70,15 @@ class KeyClaims {
   };
   // Appends `claims` (all in flight together) and reads the shared log up to them, waiting at
   // most `timeout`; then returns, for each claim, the call that holds its key: its own (the
-  // claim came first, or an identical request's did) or another request's. UNAVAILABLE or
+  // claim came first, or an identical request's did) or another request's, with the replica that
+  // claimed it in `claimed_by` (replica() when this one did). UNAVAILABLE or
   // DEADLINE_EXCEEDED for a claim whose holder is not known in time: nothing was decided, and a
   // retry claims again (an identical request is never refused by its own earlier claim).
   // Thread-safe.
   virtual std::vector<Result<mutualaid::intake::v1::storage::IdempotencyRecord>> ClaimAll(
       const std::vector<Claim>& claims, std::chrono::milliseconds timeout) = 0;
+  // This replica's name in the log, unique to the process.
+  virtual const std::string& replica() const = 0;
 };
 
 // Whether `holder`, the call holding a key, is the request `call` (same method and request MAC):
