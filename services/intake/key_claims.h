@@ -30,8 +30,9 @@ inline constexpr char kKeyHoldersCf[] = "key_holders";
 // with the offset read, in one store write without fsync per read (a write lost in a crash is
 // read again from the log, from the offset stored before it).
 //
-// ClaimAll appends the claims, then reads the log up to them: every call appended before them,
-// by any replica, is then known, so the holder of each key is the first of those. When the log
+// ClaimAll appends the claims, each naming this replica (IdempotencyRecord.claimed_by), then
+// reads the log up to them: every call appended before them, by any replica, is then known, so
+// the holder of each key is the first of those. When the log
 // had been read to its end and the claims follow it without a gap (no other replica appended
 // meanwhile, the usual case), there is nothing else to read: the claims are applied as appended,
 // one produce round trip in all. Claims from different threads are taken one batch at a time
