@@ -111,6 +111,16 @@ ClaimedKeys ClaimKeys(KeyClaims& claims, const std::vector<KeyClaims::Claim>& wa
   return out;
 }
 
+Result<bool> DoneElsewhere(store::StateStore& store, const std::string& cf,
+                           const std::string& record_key,
+                           const mutualaid::intake::v1::storage::IdempotencyRecord& call) {
+  Result<std::optional<std::string>> found = store.Get(cf, record_key);
+  if (!found.ok()) return found.status();
+  mutualaid::intake::v1::storage::IdempotencyRecord record;
+  return found->has_value() && record.ParseFromString(**found) && record.done() &&
+         SameCall(record, call);
+}
+
 std::string PendingRecord(mutualaid::intake::v1::storage::IdempotencyRecord record,
                           const mutualaid::events::v1::Envelope& event) {
   record.set_done(false);
@@ -250,13 +260,11 @@ void Committer::AwaitElsewhere() {
     std::chrono::milliseconds budget{1};
     for (auto& ticket : waiting) {
       const Mutation& m = *ticket->mutation;
-      Result<std::optional<std::string>> found = store_.Get(m.cf, m.record_key);
-      mutualaid::intake::v1::storage::IdempotencyRecord record;
-      if (!found.ok()) {
-        ticket->status = found.status();
+      const Result<bool> done = DoneElsewhere(store_, m.cf, m.record_key, m.record);
+      if (!done.ok()) {
+        ticket->status = done.status();
         answered.push_back(std::move(ticket));
-      } else if (found->has_value() && record.ParseFromString(**found) && record.done() &&
-                 SameCall(record, m.record)) {
+      } else if (*done) {
         ticket->status = Status::Ok();  // its event is in the log, published by the other replica
         answered.push_back(std::move(ticket));
       } else if (stopping || now >= ticket->publish_at) {

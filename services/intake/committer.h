@@ -66,6 +66,12 @@ ClaimedKeys ClaimKeys(KeyClaims& claims, const std::vector<KeyClaims::Claim>& wa
                       std::chrono::milliseconds budget,
                       const std::function<Status(size_t, const Status&)>& undecided);
 
+// Whether the store holds `call` done under `record_key` in `cf`: the event of a call left to
+// another replica (ClaimedKeys::elsewhere) came back through ClaimFollower.
+Result<bool> DoneElsewhere(store::StateStore& store, const std::string& cf,
+                           const std::string& record_key,
+                           const mutualaid::intake::v1::storage::IdempotencyRecord& call);
+
 // What a call whose deadline passed before its event was recorded is told.
 inline constexpr char kCommitTooLate[] =
     "the call's deadline passed before its event was recorded; retry with the same idempotency "

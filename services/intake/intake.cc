@@ -516,6 +516,7 @@ void Intake::PublishStaged(StagedEnrollments& staged) {
     for (size_t i : staged.index) staged.out[i] = health;
     staged.index.clear();
   }
+  StagedEnrollments elsewhere;  // records whose very request another replica claimed first
   if (!staged.index.empty()) {
     // The keys first (as the Committer claims them): a record whose key a different request
     // holds is refused, and nothing of it is published.
@@ -534,6 +535,10 @@ void Intake::PublishStaged(StagedEnrollments& staged) {
         staged.out[staged.index[k]] = claimed.refusals[k];
         continue;
       }
+      if (claimed.elsewhere[k]) {
+        MoveStaged(staged, k, elsewhere);
+        continue;
+      }
       if (kept != k) {
         staged.index[kept] = staged.index[k];
         staged.record_keys[kept] = std::move(staged.record_keys[k]);
@@ -549,48 +554,92 @@ void Intake::PublishStaged(StagedEnrollments& staged) {
     staged.events.resize(kept);
     staged.states.resize(kept);
   }
-  if (!staged.index.empty()) {
-    const std::vector<Status> published = log_.AppendAll(staged.events, events_budget);
-    // Recorded as the Committer records (committer.h says why nothing is recorded before
-    // publishing, and why without fsync): done with the state when acknowledged, else pending
-    // with the event's bytes. In key order (RocksDB inserts keys in order into its memtable
-    // faster), the state in member order.
-    std::vector<size_t> by_key(staged.index.size());
-    for (size_t k = 0; k < by_key.size(); ++k) by_key[k] = k;
-    std::vector<size_t> by_member;
-    for (size_t k = 0; k < staged.index.size(); ++k) {
-      if (published[k].ok()) {
-        by_member.push_back(k);
-      } else {
-        staged.out[staged.index[k]] = PublishFailure(published[k], staged.budget);
+  PublishAndRecord(staged, staged.out, events_budget, staged.budget);
+  if (!elsewhere.index.empty()) {
+    // As the Committer does: wait for the other replica's events to come back as done records,
+    // up to half the window's budget, then publish those that did not (same event ids).
+    const auto give_up = std::chrono::steady_clock::now() + staged.budget / 2;
+    std::vector<bool> answered(elsewhere.index.size(), false);
+    size_t left = elsewhere.index.size();
+    for (int polls = 0; left > 0 && polls < 100000; ++polls) {
+      for (size_t k = 0; k < elsewhere.index.size(); ++k) {
+        if (answered[k]) continue;
+        const Result<bool> done =
+            DoneElsewhere(store_, kIdempotencyCf, elsewhere.record_keys[k], elsewhere.records[k]);
+        if (!done.ok() || *done) {
+          staged.out[elsewhere.index[k]] =
+              done.ok()
+                  ? ParseAs<api::EnrollMemberResponse>(elsewhere.records[k].response(), "response")
+                  : Result<api::EnrollMemberResponse>(done.status());
+          answered[k] = true;
+          --left;
+        }
       }
+      if (left == 0 || std::chrono::steady_clock::now() >= give_up) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    std::sort(by_key.begin(), by_key.end(),
-              [&](size_t a, size_t b) { return staged.record_keys[a] < staged.record_keys[b]; });
-    std::sort(by_member.begin(), by_member.end(), [&](size_t a, size_t b) {
-      return staged.events[a].member_id() < staged.events[b].member_id();
-    });
-    store::WriteBatch batch;
-    for (size_t k : by_member) batch.Append(staged.states[k]);
-    for (size_t k : by_key) {
-      if (!published[k].ok()) {
-        batch.Put(kIdempotencyCf, staged.record_keys[k],
-                  PendingRecord(staged.records[k], staged.events[k]));
-        continue;
-      }
-      staged.records[k].set_done(true);
-      batch.Put(kIdempotencyCf, staged.record_keys[k], staged.records[k].SerializeAsString());
-      staged.out[staged.index[k]] =
-          ParseAs<api::EnrollMemberResponse>(staged.records[k].response(), "response");
+    StagedEnrollments due;
+    for (size_t k = 0; k < elsewhere.index.size(); ++k) {
+      if (!answered[k]) MoveStaged(elsewhere, k, due);
     }
-    if (Status s = store_.Write(batch, store::Durability::kNoSync); !s.ok()) {
-      // In Kafka but not recorded here: the log still carries the calls (ClaimFollower learns
-      // them), so a retry answers from it or publishes the same ids again.
-      for (size_t k : by_member) staged.out[staged.index[k]] = s;
-    }
+    PublishAndRecord(due, staged.out, std::max(staged.budget / 2, std::chrono::milliseconds(1)),
+                     staged.budget);
   }
   staged.held.reset();
 }
+
+void Intake::MoveStaged(StagedEnrollments& from, size_t k, StagedEnrollments& to) {
+  to.index.push_back(from.index[k]);
+  to.record_keys.push_back(std::move(from.record_keys[k]));
+  to.records.push_back(std::move(from.records[k]));
+  to.events.push_back(std::move(from.events[k]));
+  to.states.push_back(std::move(from.states[k]));
+}
+
+void Intake::PublishAndRecord(StagedEnrollments& part,
+                              std::vector<Result<api::EnrollMemberResponse>>& out,
+                              std::chrono::milliseconds budget,
+                              std::chrono::milliseconds window_budget) {
+  if (part.index.empty()) return;
+  const std::vector<Status> published = log_.AppendAll(part.events, budget);
+  // Recorded as the Committer records (committer.h says why nothing is recorded before
+  // publishing, and why without fsync): done with the state when acknowledged, else pending
+  // with the event's bytes. In key order (RocksDB inserts keys in order into its memtable
+  // faster), the state in member order.
+  std::vector<size_t> by_key(part.index.size());
+  for (size_t k = 0; k < by_key.size(); ++k) by_key[k] = k;
+  std::vector<size_t> by_member;
+  for (size_t k = 0; k < part.index.size(); ++k) {
+    if (published[k].ok()) {
+      by_member.push_back(k);
+    } else {
+      out[part.index[k]] = PublishFailure(published[k], window_budget);
+    }
+  }
+  std::sort(by_key.begin(), by_key.end(),
+            [&](size_t a, size_t b) { return part.record_keys[a] < part.record_keys[b]; });
+  std::sort(by_member.begin(), by_member.end(), [&](size_t a, size_t b) {
+    return part.events[a].member_id() < part.events[b].member_id();
+  });
+  store::WriteBatch batch;
+  for (size_t k : by_member) batch.Append(part.states[k]);
+  for (size_t k : by_key) {
+    if (!published[k].ok()) {
+      batch.Put(kIdempotencyCf, part.record_keys[k],
+                PendingRecord(part.records[k], part.events[k]));
+      continue;
+    }
+    part.records[k].set_done(true);
+    batch.Put(kIdempotencyCf, part.record_keys[k], part.records[k].SerializeAsString());
+    out[part.index[k]] = ParseAs<api::EnrollMemberResponse>(part.records[k].response(), "response");
+  }
+  if (Status s = store_.Write(batch, store::Durability::kNoSync); !s.ok()) {
+    // In Kafka but not recorded here: the log still carries the calls (ClaimFollower learns
+    // them), so a retry answers from it or publishes the same ids again.
+    for (size_t k : by_member) out[part.index[k]] = s;
+  }
+}
+
 void Intake::Terminate(const std::string& partner, const api::TerminateMemberRequest& request,
                        Deadline deadline, Reply<api::TerminateMemberResponse> reply) {
   const std::string& key = request.idempotency_key();

@@ -238,6 +238,14 @@ class Intake {
   Result<std::chrono::milliseconds> Budget(Deadline deadline) const;
   // What the caller sees when appending failed with `s` within `budget`.
   Status PublishFailure(const Status& s, std::chrono::milliseconds budget) const;
+  // Moves the k-th staged record of `from` to the end of `to`.
+  static void MoveStaged(StagedEnrollments& from, size_t k, StagedEnrollments& to);
+  // Publishes the staged events of `part` (records that hold their keys) within `budget`,
+  // records them (done, or pending, as the Committer does) and answers them in `out`;
+  // `window_budget` is the window's, for what a failure says.
+  void PublishAndRecord(StagedEnrollments& part,
+                        std::vector<Result<api::EnrollMemberResponse>>& out,
+                        std::chrono::milliseconds budget, std::chrono::milliseconds window_budget);
   // Whether `member` was enrolled through `partner`.
   Result<bool> OwnsMember(const std::string& partner, const std::string& member);
   Result<std::optional<api::storage::ClaimRecord>> LoadClaim(const std::string& claim_id);

@@ -636,6 +636,59 @@ TEST_F(IntakeTest, TheSameRequestOnTwoReplicasAtOnceIsPublishedOnce) {
   EXPECT_EQ(published.size(), static_cast<size_t>(kKeys));
   for (const auto& [claim_id, events] : published) EXPECT_EQ(events, 1) << claim_id;
 }
+
+TEST_F(IntakeTest, TheSameBulkWindowOnTwoReplicasAtOnceEnrollsEachMemberOnce) {
+  StartFollower();
+  Replica other = NewReplica();
+  ASSERT_NE(other.store, nullptr);
+  std::unique_ptr<KeyVault> other_vault = NewVault(*other.store);
+  ClaimFollower other_follower(*other.store, *other.consumer);
+  ASSERT_TRUE(other_follower.Start(10s).ok());
+  ASSERT_TRUE(other_follower.CatchUp(10s).ok());
+  std::atomic<bool> stop_other{false};
+  std::thread other_following([&] { (void)other_follower.Run(stop_other); });
+  std::unique_ptr<KafkaKeyClaims> other_claims = NewClaims(*other.store);
+  Intake replica(intake_options_, *other.store, *log_, *other_vault, *other_claims, *clock_);
+
+  // One window of twelve enrollments, sent to both replicas at once.
+  constexpr int kMembers = 12;
+  std::vector<api::EnrollMemberRequest> window;
+  for (int i = 0; i < kMembers; ++i) {
+    window.push_back(Enrollment("bulk-" + std::to_string(i),
+                                ResidentId("19900512", false, std::to_string(10 + i))));
+  }
+  std::vector<Result<api::EnrollMemberResponse>> here, there;
+  std::atomic<int> ready{0};
+  auto enroll = [&](Intake& intake, std::vector<Result<api::EnrollMemberResponse>>& out) {
+    ++ready;
+    while (ready.load() < 2) std::this_thread::yield();
+    out = intake.EnrollAll("P1", window, std::chrono::steady_clock::now() + 20s);
+  };
+  std::thread a(enroll, std::ref(*intake_), std::ref(here));
+  std::thread b(enroll, std::ref(replica), std::ref(there));
+  a.join();
+  b.join();
+  stop_other = true;
+  other_following.join();
+
+  ASSERT_EQ(here.size(), static_cast<size_t>(kMembers));
+  ASSERT_EQ(there.size(), static_cast<size_t>(kMembers));
+  std::map<std::string, int> enrolled;  // member id -> MemberEnrolled events in the log
+  for (int i = 0; i < kMembers; ++i) {
+    SCOPED_TRACE("bulk-" + std::to_string(i));
+    ASSERT_TRUE(here[i].ok()) << here[i].status().ToString();
+    ASSERT_TRUE(there[i].ok()) << there[i].status().ToString();
+    EXPECT_EQ(here[i]->SerializeAsString(), there[i]->SerializeAsString());
+    enrolled[here[i]->member_id()] = 0;
+  }
+  for (const bus::Message& m : ReadTopic(kIntakeTopic, kMembers)) {
+    ev::Envelope e;
+    ASSERT_TRUE(e.ParseFromString(m.value));
+    if (e.type() == codec::kMemberEnrolled) ++enrolled[e.member_id()];
+  }
+  EXPECT_EQ(enrolled.size(), static_cast<size_t>(kMembers));
+  for (const auto& [member, events] : enrolled) EXPECT_EQ(events, 1) << member;
+}
 TEST_F(IntakeTest, ARetryOnAnotherReplicaAnswersTheSameAndPublishesNothing) {
   StartFollower();
   // An enrollment and a claim on this replica.
