@@ -133,9 +133,12 @@ class Intake {
   // EnrollAll in two halves, so that a caller may stage one window while the previous one is
   // being published. StageEnrollments takes the records' idempotency keys, answers the records
   // it can answer at once (refused, repeated), records the members' new keys, prepares the new
-  // records and holds the keys; PublishStaged publishes the staged events, records them (done, or
-  // pending when Kafka did not acknowledge them, as the Committer does), answers them and
-  // releases the keys. Windows published one after another are published in
+  // records and holds the keys; PublishStaged claims the keys, publishes the staged events,
+  // records them (done, or pending when Kafka did not acknowledge them, as the Committer does),
+  // answers them and releases the keys. A record whose very request another replica claimed
+  // first is left to that replica, as the Committer leaves a call (committer.h): it waits, up to
+  // half the window's budget, for that event to come back as a done record, and is published
+  // after all if it does not. Windows published one after another are published in
   // order. Records StageEnrollments leaves to be enrolled one by one (a key repeated in the
   // window, a record pending from an earlier attempt) are listed in `alone`: the caller enrolls
   // them with Enroll once no staged window of its holds keys.
