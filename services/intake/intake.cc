@@ -582,6 +582,10 @@ void Intake::PublishStaged(StagedEnrollments& staged) {
     for (size_t k = 0; k < elsewhere.index.size(); ++k) {
       if (!answered[k]) MoveStaged(elsewhere, k, due);
     }
+    if (Status health = store_.WriteHealth(); !health.ok()) {
+      for (size_t i : due.index) staged.out[i] = health;  // as above: nothing it cannot record
+      due.index.clear();
+    }
     PublishAndRecord(due, staged.out, std::max(staged.budget / 2, std::chrono::milliseconds(1)),
                      staged.budget);
   }
