@@ -208,6 +208,41 @@ class IntakeTest : public ::testing::Test {
     return r;
   }
 
+  // Another replica as main runs it: its own store, vault, key claims and Intake, with its
+  // ClaimFollower caught up and running until the replica is destroyed. Null on a failure
+  // (recorded).
+  struct FollowingReplica {
+    Replica parts;
+    std::unique_ptr<KeyVault> vault;
+    std::unique_ptr<ClaimFollower> follower;
+    std::atomic<bool> stop{false};
+    std::thread following;
+    std::unique_ptr<KafkaKeyClaims> claims;
+    std::unique_ptr<Intake> intake;
+    ~FollowingReplica() {
+      intake.reset();
+      stop = true;
+      if (following.joinable()) following.join();
+    }
+  };
+  std::unique_ptr<FollowingReplica> StartFollowingReplica() {
+    auto r = std::make_unique<FollowingReplica>();
+    r->parts = NewReplica();
+    if (r->parts.store == nullptr) return nullptr;
+    store::StateStore& store = *r->parts.store;
+    r->vault = NewVault(store);
+    r->follower = std::make_unique<ClaimFollower>(store, *r->parts.consumer);
+    const Status started = r->follower->Start(10s);
+    const Status caught_up = started.ok() ? r->follower->CatchUp(10s) : started;
+    EXPECT_TRUE(caught_up.ok()) << caught_up.ToString();
+    if (!caught_up.ok()) return nullptr;
+    r->following = std::thread([f = r->follower.get(), stop = &r->stop] { (void)f->Run(*stop); });
+    r->claims = NewClaims(store);
+    r->intake =
+        std::make_unique<Intake>(intake_options_, store, *log_, *r->vault, *r->claims, *clock_);
+    return r;
+  }
+
   void TearDown() override {
     StopFollower();
     server_.reset();
@@ -585,16 +620,9 @@ TEST_F(IntakeTest, TwoReplicasTakingOneKeyAtOnceLetOnlyTheFirstRequestThrough) {
 TEST_F(IntakeTest, TheSameRequestOnTwoReplicasAtOnceIsPublishedOnce) {
   const std::string member = EnrollOk("P1", "enroll", ResidentId("19900512", false));
   StartFollower();
-  Replica other = NewReplica();
-  ASSERT_NE(other.store, nullptr);
-  std::unique_ptr<KeyVault> other_vault = NewVault(*other.store);
-  ClaimFollower other_follower(*other.store, *other.consumer);
-  ASSERT_TRUE(other_follower.Start(10s).ok());
-  ASSERT_TRUE(other_follower.CatchUp(10s).ok());
-  std::atomic<bool> stop_other{false};
-  std::thread other_following([&] { (void)other_follower.Run(stop_other); });
-  std::unique_ptr<KafkaKeyClaims> other_claims = NewClaims(*other.store);
-  Intake replica(intake_options_, *other.store, *log_, *other_vault, *other_claims, *clock_);
+  std::unique_ptr<FollowingReplica> other = StartFollowingReplica();
+  ASSERT_NE(other, nullptr);
+  Intake& replica = *other->intake;
 
   // Eight keys, each sent with the same request to both replicas at once (a partner retrying
   // on another connection).
@@ -614,8 +642,7 @@ TEST_F(IntakeTest, TheSameRequestOnTwoReplicasAtOnceIsPublishedOnce) {
     calls.emplace_back(race, std::ref(replica), k, std::ref(there));
   }
   for (std::thread& t : calls) t.join();
-  stop_other = true;
-  other_following.join();
+  other.reset();  // its follower stops
 
   std::map<std::string, int> published;  // claim id -> events in the log
   for (int k = 0; k < kKeys; ++k) {
@@ -639,16 +666,9 @@ TEST_F(IntakeTest, TheSameRequestOnTwoReplicasAtOnceIsPublishedOnce) {
 
 TEST_F(IntakeTest, TheSameBulkWindowOnTwoReplicasAtOnceEnrollsEachMemberOnce) {
   StartFollower();
-  Replica other = NewReplica();
-  ASSERT_NE(other.store, nullptr);
-  std::unique_ptr<KeyVault> other_vault = NewVault(*other.store);
-  ClaimFollower other_follower(*other.store, *other.consumer);
-  ASSERT_TRUE(other_follower.Start(10s).ok());
-  ASSERT_TRUE(other_follower.CatchUp(10s).ok());
-  std::atomic<bool> stop_other{false};
-  std::thread other_following([&] { (void)other_follower.Run(stop_other); });
-  std::unique_ptr<KafkaKeyClaims> other_claims = NewClaims(*other.store);
-  Intake replica(intake_options_, *other.store, *log_, *other_vault, *other_claims, *clock_);
+  std::unique_ptr<FollowingReplica> other = StartFollowingReplica();
+  ASSERT_NE(other, nullptr);
+  Intake& replica = *other->intake;
 
   // One window of twelve enrollments, sent to both replicas at once.
   constexpr int kMembers = 12;
@@ -668,8 +688,7 @@ TEST_F(IntakeTest, TheSameBulkWindowOnTwoReplicasAtOnceEnrollsEachMemberOnce) {
   std::thread b(enroll, std::ref(replica), std::ref(there));
   a.join();
   b.join();
-  stop_other = true;
-  other_following.join();
+  other.reset();  // its follower stops
 
   ASSERT_EQ(here.size(), static_cast<size_t>(kMembers));
   ASSERT_EQ(there.size(), static_cast<size_t>(kMembers));
