@@ -510,13 +510,19 @@ void Intake::StageLocked(const std::string& partner,
 }
 
 void Intake::PublishStaged(StagedEnrollments& staged) {
-  std::chrono::milliseconds events_budget = staged.budget;  // what claiming the keys left of it
-  if (Status health = store_.WriteHealth(); !health.ok()) {
-    // The store failed a write: publish nothing it could not record.
-    for (size_t i : staged.index) staged.out[i] = health;
-    staged.index.clear();
-  }
-  StagedEnrollments elsewhere;  // records whose very request another replica claimed first
+  // The store failed a write: publish nothing it could not record.
+  auto unless_unwritable = [&](StagedEnrollments& part) {
+    if (Status health = store_.WriteHealth(); !health.ok()) {
+      for (size_t i : part.index) staged.out[i] = health;
+      part.index.clear();
+    }
+  };
+  unless_unwritable(staged);
+  // What claiming the keys left of the budget; the records that hold their keys; the records
+  // whose very request another replica claimed first.
+  std::chrono::milliseconds events_budget = staged.budget;
+  StagedEnrollments ready;
+  StagedEnrollments elsewhere;
   if (!staged.index.empty()) {
     // The keys first (as the Committer claims them): a record whose key a different request
     // holds is refused, and nothing of it is published.
@@ -529,32 +535,15 @@ void Intake::PublishStaged(StagedEnrollments& staged) {
         claims_, wanted, staged.budget,
         [&](size_t, const Status& error) { return PublishFailure(error, staged.budget); });
     events_budget = claimed.left;
-    size_t kept = 0;
     for (size_t k = 0; k < staged.index.size(); ++k) {
       if (!claimed.refusals[k].ok()) {
         staged.out[staged.index[k]] = claimed.refusals[k];
-        continue;
+      } else {
+        MoveStaged(staged, k, claimed.elsewhere[k] ? elsewhere : ready);
       }
-      if (claimed.elsewhere[k]) {
-        MoveStaged(staged, k, elsewhere);
-        continue;
-      }
-      if (kept != k) {
-        staged.index[kept] = staged.index[k];
-        staged.record_keys[kept] = std::move(staged.record_keys[k]);
-        staged.records[kept] = std::move(staged.records[k]);
-        staged.events[kept] = std::move(staged.events[k]);
-        staged.states[kept] = std::move(staged.states[k]);
-      }
-      ++kept;
     }
-    staged.index.resize(kept);
-    staged.record_keys.resize(kept);
-    staged.records.resize(kept);
-    staged.events.resize(kept);
-    staged.states.resize(kept);
   }
-  PublishAndRecord(staged, staged.out, events_budget, staged.budget);
+  PublishAndRecord(ready, staged.out, events_budget, staged.budget);
   if (!elsewhere.index.empty()) {
     // As the Committer does: wait for the other replica's events to come back as done records,
     // up to half the window's budget, then publish those that did not (same event ids).
@@ -582,10 +571,7 @@ void Intake::PublishStaged(StagedEnrollments& staged) {
     for (size_t k = 0; k < elsewhere.index.size(); ++k) {
       if (!answered[k]) MoveStaged(elsewhere, k, due);
     }
-    if (Status health = store_.WriteHealth(); !health.ok()) {
-      for (size_t i : due.index) staged.out[i] = health;  // as above: nothing it cannot record
-      due.index.clear();
-    }
+    unless_unwritable(due);
     PublishAndRecord(due, staged.out, std::max(staged.budget / 2, std::chrono::milliseconds(1)),
                      staged.budget);
   }

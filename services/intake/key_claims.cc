@@ -3,12 +3,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <set>
 #include <thread>
 #include <utility>
 
-#include "libs/crypto/aes_gcm.h"
+#include "libs/crypto/random.h"
 #include "libs/crypto/sha256.h"
 #include "libs/events/follower.h"
 
@@ -21,10 +22,9 @@ namespace {
 // 96 random bits in hex; if the system's generator fails, the process id and the time, which
 // still differ between the processes of one log.
 std::string RandomReplicaName() {
-  crypto::RandomNonceSource random;
-  if (Result<crypto::GcmNonce> bits = random.Next(); bits.ok()) {
-    return crypto::ToHex(
-        std::string_view(reinterpret_cast<const char*>(bits->data()), bits->size()));
+  std::array<uint8_t, 12> bits;
+  if (crypto::RandomBytes(bits).ok()) {
+    return crypto::ToHex(std::string_view(reinterpret_cast<const char*>(bits.data()), bits.size()));
   }
   return std::to_string(getpid()) + "-" +
          std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
