@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <set>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -71,22 +71,25 @@ Status KafkaKeyClaims::CatchUp(std::chrono::milliseconds timeout) {
   return ReadTo(ends, deadline);
 }
 
-Status KafkaKeyClaims::Hold(const std::string& record_key, const std::string& call,
-                            store::WriteBatch& batch, std::set<std::string>& held_in_batch) {
-  if (held_in_batch.count(record_key) > 0) return Status::Ok();  // held earlier in this batch
+Result<std::string> KafkaKeyClaims::Hold(const std::string& record_key, const std::string& call,
+                                         store::WriteBatch& batch,
+                                         std::map<std::string, std::string>& held_in_batch) {
+  if (auto earlier = held_in_batch.find(record_key); earlier != held_in_batch.end()) {
+    return earlier->second;  // held earlier in this batch
+  }
   Result<std::optional<std::string>> held = store_.Get(kKeyHoldersCf, record_key);
   if (!held.ok()) return held.status();
-  if (held->has_value()) return Status::Ok();  // held by an earlier call
-  held_in_batch.insert(record_key);
+  if (held->has_value()) return std::move(**held);  // held by an earlier call
+  held_in_batch.emplace(record_key, call);
   batch.Put(kKeyHoldersCf, record_key, call);
-  return Status::Ok();
+  return call;
 }
 
 Result<size_t> KafkaKeyClaims::ReadOnce(std::chrono::milliseconds wait) {
   Result<std::vector<bus::ConsumerEvent>> events = consumer_->Poll(wait, 4096);
   if (!events.ok()) return events.status();
   store::WriteBatch batch;
-  std::set<std::string> held_in_batch;
+  std::map<std::string, std::string> held_in_batch;
   std::map<int32_t, int64_t> read;
   for (const bus::ConsumerEvent& e : *events) {
     if (e.kind != bus::ConsumerEvent::Kind::kMessage || e.message.topic != topic_) continue;
@@ -96,7 +99,9 @@ Result<size_t> KafkaKeyClaims::ReadOnce(std::chrono::milliseconds wait) {
     ++calls_read_;
     storage::IdempotencyRecord call;
     if (!m.has_key || !call.ParseFromString(m.value)) continue;  // not a call: skipped
-    if (Status s = Hold(m.key, m.value, batch, held_in_batch); !s.ok()) return s;
+    if (Result<std::string> held = Hold(m.key, m.value, batch, held_in_batch); !held.ok()) {
+      return held.status();
+    }
   }
   if (read.empty()) return events->size();
   for (const auto& [partition, next] : read) batch.SetOffset(topic_, partition, next);
@@ -199,9 +204,11 @@ std::vector<Result<storage::IdempotencyRecord>> KafkaKeyClaims::ClaimAll(
   // Where this replica had read the log to its end before appending, and nothing else was
   // appended among its claims (their offsets follow the last one read without a gap), the
   // claims are all there is to read: they are applied as they were appended, without reading
-  // them back. Elsewhere the log is read up to them.
+  // them back, and their holders are known as they are applied. Elsewhere the log is read up to
+  // them, and their holders are read from the store after.
   std::map<int32_t, int64_t> unread;
   store::WriteBatch own;
+  std::vector<std::optional<std::string>> holders(claims.size());
   for (const auto& [partition, target] : targets) {
     const auto& offsets = appended[partition];
     const int64_t first = offsets.begin()->first;
@@ -209,12 +216,14 @@ std::vector<Result<storage::IdempotencyRecord>> KafkaKeyClaims::ClaimAll(
       unread[partition] = target;
       continue;
     }
-    std::set<std::string> held_in_batch;
+    std::map<std::string, std::string> held_in_batch;
     for (const auto& [offset, i] : offsets) {
-      if (Status s = Hold(claims[i].record_key, records[i].value, own, held_in_batch); !s.ok()) {
-        for (auto& r : out) r = s;
+      Result<std::string> held = Hold(claims[i].record_key, records[i].value, own, held_in_batch);
+      if (!held.ok()) {
+        for (auto& r : out) r = held.status();
         return out;
       }
+      holders[i] = std::move(held).value();
     }
     own.SetOffset(topic_, partition, target);
   }
@@ -237,13 +246,16 @@ std::vector<Result<storage::IdempotencyRecord>> KafkaKeyClaims::ClaimAll(
   }
   for (size_t i = 0; i < claims.size(); ++i) {
     if (!delivered[i].status.ok()) continue;
-    Result<std::optional<std::string>> held = store_.Get(kKeyHoldersCf, claims[i].record_key);
-    if (!held.ok()) {
-      out[i] = held.status();
-      continue;
+    if (!holders[i].has_value()) {
+      Result<std::optional<std::string>> held = store_.Get(kKeyHoldersCf, claims[i].record_key);
+      if (!held.ok()) {
+        out[i] = held.status();
+        continue;
+      }
+      holders[i] = std::move(held).value();
     }
     storage::IdempotencyRecord holder;
-    if (!held->has_value() || !holder.ParseFromString(**held)) {
+    if (!holders[i].has_value() || !holder.ParseFromString(*holders[i])) {
       out[i] = DataLoss("the calls log was read past a claim that holds no key");
       continue;
     }

@@ -5,7 +5,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -71,10 +70,11 @@ class KafkaKeyClaims : public KeyClaims {
  private:
   // Assigns every partition of the topic from the stored offsets, once. Under mu_.
   Status Assign(std::chrono::milliseconds timeout);
-  // Makes `call` the holder of `record_key` in `batch` unless the store or the batch (the keys
-  // in `held_in_batch`) has one already. Under mu_.
-  Status Hold(const std::string& record_key, const std::string& call, store::WriteBatch& batch,
-              std::set<std::string>& held_in_batch);
+  // Makes `call` the holder of `record_key` in `batch` unless the store or the batch
+  // (`held_in_batch`: key -> holder) has one already; returns the holder's bytes. Under mu_.
+  Result<std::string> Hold(const std::string& record_key, const std::string& call,
+                           store::WriteBatch& batch,
+                           std::map<std::string, std::string>& held_in_batch);
   // Polls once, waiting at most `wait`, and applies the calls it gets (one store write);
   // returns how many events the poll returned. Under mu_.
   Result<size_t> ReadOnce(std::chrono::milliseconds wait);
