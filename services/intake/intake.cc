@@ -115,8 +115,9 @@ std::vector<std::string> IntakeColumnFamilies() {
           kSubmittedCf,   kMemberKeysCf, kMemberKeyIdsCf, kKeyHoldersCf};
 }
 
-std::string ClaimIdFor(const std::string& partner, const std::string& key) {
-  return "CL-" + crypto::Sha256Hex(Join(partner, key)).substr(0, 24);
+std::string ClaimIdFor(const std::string& partner, const std::string& key,
+                       const std::string& request_mac) {
+  return "CL-" + crypto::Sha256Hex(Join(Join(partner, key), request_mac)).substr(0, 24);
 }
 
 Intake::Intake(IntakeOptions options, store::StateStore& store, EventLog& log, MemberVault& vault,
@@ -155,13 +156,14 @@ Status Intake::PublishFailure(const Status& s, std::chrono::milliseconds budget)
                      "); retry with the same idempotency key");
 }
 
-ev::Envelope Intake::NewEvent(const std::string& partner, const std::string& method,
-                              const std::string& key, const std::string& member,
+ev::Envelope Intake::NewEvent(const CallIdentity& call, const std::string& member,
                               const std::string& type,
                               const google::protobuf::MessageLite& payload) {
   ev::Envelope e = codec::Wrap(type, payload);
-  // Deterministic from the partner's key: a retried submission is the same event.
-  const std::string digest = crypto::Sha256Hex(Join(Join(partner, method), key));
+  // Deterministic from the call: a retried submission is the same event, another request under
+  // a purged key another event.
+  const std::string digest = crypto::Sha256Hex(
+      Join(Join(Join(call.partner, call.method), call.key), call.request_mac));
   e.set_event_id("in-" + digest.substr(0, 32));
   e.set_member_id(member);
   e.set_business_date(clock_.Today().ToString());
@@ -219,7 +221,7 @@ Intake::Begun Intake::Begin(const std::string& partner, const std::string& metho
     if (record->done()) return record->response();
     // Recorded but not known to be published (an earlier attempt failed or crashed): publish the
     // very same bytes again.
-    Result<Prepared> again = prepare(*budget);
+    Result<Prepared> again = prepare(*budget, {partner, method, key, request_hash});
     if (!again.ok()) return again.status();
     Result<ev::Envelope> event = ParseAs<ev::Envelope>(record->event(), "event");
     if (!event.ok()) return event.status();
@@ -228,7 +230,7 @@ Intake::Begun Intake::Begin(const std::string& partner, const std::string& metho
     mutation->event = std::move(event).value();
     mutation->state = std::move(again->state);
   } else {
-    Result<Prepared> prepared = prepare(*budget);
+    Result<Prepared> prepared = prepare(*budget, {partner, method, key, request_hash});
     if (!prepared.ok()) return prepared.status();
     RecordCall(prepared->event, partner, method, key, request_hash, prepared->response);
     storage::IdempotencyRecord& record = mutation->record;
@@ -286,7 +288,7 @@ Result<std::optional<storage::ClaimRecord>> Intake::LoadClaim(const std::string&
   return std::optional<storage::ClaimRecord>(std::move(record).value());
 }
 
-Result<Intake::Prepared> Intake::PrepareEnroll(const std::string& partner,
+Result<Intake::Prepared> Intake::PrepareEnroll(const CallIdentity& call,
                                                const api::EnrollMemberRequest& request,
                                                const ValidEnrollment& valid,
                                                const std::string& member,
@@ -307,17 +309,16 @@ Result<Intake::Prepared> Intake::PrepareEnroll(const std::string& partner,
   enrolled.set_occupation(request.occupation());
   enrolled.set_plan_year(request.plan_year());
   enrolled.set_start_date(request.start_date());
-  enrolled.set_partner_id(partner);
+  enrolled.set_partner_id(call.partner);
   *enrolled.mutable_personal_data() = std::move(sealed).value();
   enrolled.set_bank_card_last4(identity::CardLast4(request.bank_card_number()));
   Prepared p;
-  p.event = NewEvent(partner, "EnrollMember", request.idempotency_key(), member,
-                     codec::kMemberEnrolled, enrolled);
+  p.event = NewEvent(call, member, codec::kMemberEnrolled, enrolled);
   api::EnrollMemberResponse r;
   r.set_member_id(member);
   r.set_event_id(p.event.event_id());
   p.response = r.SerializeAsString();
-  p.state.Put(kMembersCf, Join(member, partner), "");
+  p.state.Put(kMembersCf, Join(member, call.partner), "");
   return p;
 }
 
@@ -326,10 +327,11 @@ Result<api::EnrollMemberResponse> Intake::Enroll(const std::string& partner,
                                                  Deadline deadline) {
   Result<std::string> response =
       Idempotent(partner, "EnrollMember", request.idempotency_key(), request, deadline,
-                 [&](std::chrono::milliseconds budget) -> Result<Prepared> {
+                 [&](std::chrono::milliseconds budget, const CallIdentity& call)
+                     -> Result<Prepared> {
                    Result<ValidEnrollment> valid = ValidateEnroll(request, clock_.Today());
                    if (!valid.ok()) return valid.status();
-                   return PrepareEnroll(partner, request, *valid,
+                   return PrepareEnroll(call, request, *valid,
                                         vault_.MemberId(valid->resident_id.number), budget);
                  });
   if (!response.ok()) return response.status();
@@ -481,7 +483,9 @@ void Intake::StageLocked(const std::string& partner,
     const size_t w = fresh[f];
     const size_t i = window[w];
     Looked& l = looked[w];
-    Result<Prepared> p = PrepareEnroll(partner, requests[i], *l.valid, l.member, budget);
+    Result<Prepared> p = PrepareEnroll({partner, method, requests[i].idempotency_key(),
+                                        l.request_hash},
+                                       requests[i], *l.valid, l.member, budget);
     if (!p.ok()) {
       out[i] = p.status();
       return;
@@ -635,7 +639,7 @@ void Intake::Terminate(const std::string& partner, const api::TerminateMemberReq
   const std::string& key = request.idempotency_key();
   IdempotentAsync(
       partner, "TerminateMember", key, request, deadline,
-      [&](std::chrono::milliseconds) -> Result<Prepared> {
+      [&](std::chrono::milliseconds, const CallIdentity& call) -> Result<Prepared> {
         if (Status s = ValidateTerminate(request); !s.ok()) return s;
         Result<bool> owns = OwnsMember(partner, request.member_id());
         if (!owns.ok()) return owns.status();
@@ -646,8 +650,7 @@ void Intake::Terminate(const std::string& partner, const api::TerminateMemberReq
         terminated.set_date(request.date());
         terminated.set_partner_id(partner);
         Prepared p;
-        p.event = NewEvent(partner, "TerminateMember", key, request.member_id(),
-                           codec::kMemberTerminated, terminated);
+        p.event = NewEvent(call, request.member_id(), codec::kMemberTerminated, terminated);
         api::TerminateMemberResponse r;
         r.set_event_id(p.event.event_id());
         p.response = r.SerializeAsString();
@@ -668,14 +671,14 @@ void Intake::SubmitClaim(const std::string& partner, const api::SubmitClaimReque
   const std::string& key = request.idempotency_key();
   IdempotentAsync(
       partner, "SubmitClaim", key, request, deadline,
-      [&](std::chrono::milliseconds budget) -> Result<Prepared> {
+      [&](std::chrono::milliseconds budget, const CallIdentity& call) -> Result<Prepared> {
         const Date today = clock_.Today();
         if (Status s = ValidateSubmitClaim(request, today); !s.ok()) return s;
         Result<bool> owns = OwnsMember(partner, request.member_id());
         if (!owns.ok()) return owns.status();
         if (!*owns)
           return NotFound("no member " + request.member_id() + " enrolled by this partner");
-        const std::string claim_id = ClaimIdFor(partner, key);
+        const std::string claim_id = ClaimIdFor(partner, key, call.request_mac);
         ev::ClaimSubmitted submitted;
         submitted.set_claim_id(claim_id);
         submitted.set_member_id(request.member_id());
@@ -697,8 +700,7 @@ void Intake::SubmitClaim(const std::string& partner, const api::SubmitClaimReque
           *submitted.mutable_health_data() = std::move(sealed).value();
         }
         Prepared p;
-        p.event = NewEvent(partner, "SubmitClaim", key, request.member_id(), codec::kClaimSubmitted,
-                           submitted);
+        p.event = NewEvent(call, request.member_id(), codec::kClaimSubmitted, submitted);
         api::SubmitClaimResponse r;
         r.set_claim_id(claim_id);
         r.set_event_id(p.event.event_id());
@@ -733,7 +735,7 @@ void Intake::Appeal(const std::string& partner, const api::AppealClaimRequest& r
   const std::string& key = request.idempotency_key();
   IdempotentAsync(
       partner, "AppealClaim", key, request, deadline,
-      [&](std::chrono::milliseconds) -> Result<Prepared> {
+      [&](std::chrono::milliseconds, const CallIdentity& call) -> Result<Prepared> {
         if (Status s = ValidateAppeal(request); !s.ok()) return s;
         Result<std::optional<storage::ClaimRecord>> claim = LoadClaim(request.claim_id());
         if (!claim.ok()) return claim.status();
@@ -747,8 +749,8 @@ void Intake::Appeal(const std::string& partner, const api::AppealClaimRequest& r
         appealed.set_partner_id(partner);
         appealed.set_plan_id(options_.plan_id);
         Prepared p;
-        p.event = NewEvent(partner, "AppealClaim", key, (*claim)->claim().member_id(),
-                           codec::kClaimAppealed, appealed);
+        p.event =
+            NewEvent(call, (*claim)->claim().member_id(), codec::kClaimAppealed, appealed);
         api::AppealClaimResponse r;
         r.set_event_id(p.event.event_id());
         p.response = r.SerializeAsString();

@@ -38,8 +38,10 @@ std::vector<std::string> IntakeColumnFamilies();
 using Deadline = std::chrono::steady_clock::time_point;
 inline constexpr Deadline kNoDeadline = Deadline::max();
 
-// The API promises that idempotency keys are kept at least this long.
-inline constexpr int kMinIdempotencyRetentionDays = 7;
+// The API promises that idempotency keys are kept at least 7 days. Records are purged by their
+// business date, whole dates at a time: with a retention of N days, a key recorded in the last
+// minute of its date is kept N - 1 days and a minute. So at least 8.
+inline constexpr int kMinIdempotencyRetentionDays = 8;
 
 // Exclusive use of idempotency record keys (partner \0 key): a call holds its key, a bulk
 // window all of its keys, while it reads, records and publishes. Only calls with a common key
@@ -196,9 +198,10 @@ class Intake {
   // options.idempotency_retention_days or more before today (the clock's), done or pending;
   // returns how many. A record without a readable date is kept. Safe to run while calls are
   // served: each record is re-read and deleted under its key's lock, so a call with that key
-  // sees either the old record or none. Afterwards the key is free again: reusing it creates a
-  // new submission (with the same claim and event ids as the old one), and GetClaim by that key
-  // answers NOT_FOUND.
+  // sees either the old record or none. Afterwards the key is free again: another request under
+  // it is a new call, with new claim and event ids; the very same request again gets the same
+  // ids as before (consumers take its event as a repeat: it is the same claim). GetClaim by a
+  // purged key answers NOT_FOUND.
   Result<size_t> PurgeIdempotencyKeys();
 
   // The committer of Terminate, SubmitClaim and Appeal (its counts, for benchmarks).
@@ -211,8 +214,17 @@ class Intake {
     std::string response;  // serialized response message
     store::WriteBatch state;
   };
+  // Which call a mutation is: its event and claim ids derive from all four, so a retry gets the
+  // same ids and a new request under a purged key gets new ones.
+  struct CallIdentity {
+    const std::string& partner;
+    const std::string& method;
+    const std::string& key;
+    const std::string& request_mac;  // MemberVault::RequestMac of the request
+  };
   // Prepares a mutation, waiting at most `budget` for anything (a new member key).
-  using Prepare = std::function<Result<Prepared>(std::chrono::milliseconds budget)>;
+  using Prepare =
+      std::function<Result<Prepared>(std::chrono::milliseconds budget, const CallIdentity& call)>;
 
   // What Begin leaves: the answer already (a refusal, a repeated key's first answer), or a
   // mutation to commit and the serialized response it gives once committed.
@@ -252,14 +264,12 @@ class Intake {
   // Whether `member` was enrolled through `partner`.
   Result<bool> OwnsMember(const std::string& partner, const std::string& member);
   Result<std::optional<api::storage::ClaimRecord>> LoadClaim(const std::string& claim_id);
-  mutualaid::events::v1::Envelope NewEvent(const std::string& partner, const std::string& method,
-                                           const std::string& key, const std::string& member,
+  mutualaid::events::v1::Envelope NewEvent(const CallIdentity& call, const std::string& member,
                                            const std::string& type,
                                            const google::protobuf::MessageLite& payload);
-  // Prepares the MemberEnrolled event of `request`, already validated as `valid`, for the member
-  // `member`, with its answer and state.
-  Result<Prepared> PrepareEnroll(const std::string& partner,
-                                 const api::EnrollMemberRequest& request,
+  // Prepares the MemberEnrolled event of `request` (the call `call`), already validated as
+  // `valid`, for the member `member`, with its answer and state.
+  Result<Prepared> PrepareEnroll(const CallIdentity& call, const api::EnrollMemberRequest& request,
                                  const ValidEnrollment& valid, const std::string& member,
                                  std::chrono::milliseconds budget);
 
@@ -273,7 +283,10 @@ class Intake {
   std::unique_ptr<Committer> committer_;  // last: it stops before the rest goes
 };
 
-// The claim id a partner's submission gets: deterministic from (partner, idempotency key).
-std::string ClaimIdFor(const std::string& partner, const std::string& key);
+// The claim id a partner's submission gets: deterministic from (partner, idempotency key, MAC of
+// the request), so that a retry gets the same id and another request under a key that was
+// purged (PurgeIdempotencyKeys) gets another.
+std::string ClaimIdFor(const std::string& partner, const std::string& key,
+                       const std::string& request_mac);
 
 }  // namespace claims::intake

@@ -457,8 +457,13 @@ TEST_F(IntakeTest, SameKeySameBodyAnswersTheSameAndPublishesOnce) {
     ASSERT_TRUE(statuses[i].ok()) << statuses[i].error_message();
     EXPECT_EQ(answers[i].SerializeAsString(), late.SerializeAsString());
   }
-  EXPECT_EQ(late.claim_id(), ClaimIdFor("P1", "claim-1"));
-  EXPECT_EQ(ReadTopic(kIntakeTopic, 2).size(), 2u);  // the enrollment and one claim
+  const std::vector<bus::Message> events = ReadTopic(kIntakeTopic, 2);
+  ASSERT_EQ(events.size(), 2u);  // the enrollment and one claim
+  ev::Envelope e;
+  ev::ClaimSubmitted submitted;
+  ASSERT_TRUE(e.ParseFromString(events[1].value) && submitted.ParseFromString(e.payload()));
+  EXPECT_EQ(submitted.claim_id(), late.claim_id());
+  EXPECT_EQ(e.event_id(), late.event_id());
 
   api::SubmitClaimRequest different = claim;
   different.set_amount_fen(70000);
@@ -550,7 +555,8 @@ TEST_F(IntakeTest, TwoReplicasTakingOneKeyAtOnceLetOnlyTheFirstRequestThrough) {
   };
 
   // One after the other: the second replica has not read the first one's event.
-  ASSERT_TRUE(intake_->SubmitClaim("P1", claim("after", 60000)).ok());
+  Result<api::SubmitClaimResponse> first = intake_->SubmitClaim("P1", claim("after", 60000));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
   Result<api::SubmitClaimResponse> after = replica.SubmitClaim("P1", claim("after", 70000));
   ASSERT_EQ(after.status().code(), StatusCode::kAlreadyExists) << after.status().ToString();
   EXPECT_NE(after.status().message().find("'after'"), std::string::npos);
@@ -578,21 +584,21 @@ TEST_F(IntakeTest, TwoReplicasTakingOneKeyAtOnceLetOnlyTheFirstRequestThrough) {
   std::map<std::string, int64_t> accepted;  // claim id -> amount accepted
   for (int k = 0; k < kKeys; ++k) {
     SCOPED_TRACE("race-" + std::to_string(k));
-    const std::string claim_id = ClaimIdFor("P1", "race-" + std::to_string(k));
     if (k % 3 == 0) {
       ASSERT_TRUE(here[k].ok()) << here[k].status().ToString();
       ASSERT_TRUE(there[k].ok()) << there[k].status().ToString();
       EXPECT_EQ(here[k]->SerializeAsString(), there[k]->SerializeAsString());
-      accepted[claim_id] = 60000 + k;
+      accepted[here[k]->claim_id()] = 60000 + k;
       continue;
     }
     ASSERT_NE(here[k].ok(), there[k].ok())
         << here[k].status().ToString() << " / " << there[k].status().ToString();
     const Status& refused = here[k].ok() ? there[k].status() : here[k].status();
     EXPECT_EQ(refused.code(), StatusCode::kAlreadyExists) << refused.ToString();
-    accepted[claim_id] = here[k].ok() ? 60000 + k : 90000 + k;
+    accepted[(here[k].ok() ? here[k] : there[k])->claim_id()] =
+        here[k].ok() ? 60000 + k : 90000 + k;
   }
-  accepted[ClaimIdFor("P1", "after")] = 60000;
+  accepted[first->claim_id()] = 60000;
 
   // Published: for each key only the accepted request (the same request on both replicas may
   // appear twice here, under one event id, which consumers drop as a repeat: with the followers
@@ -650,7 +656,7 @@ TEST_F(IntakeTest, TheSameRequestOnTwoReplicasAtOnceIsPublishedOnce) {
     ASSERT_TRUE(here[k].ok()) << here[k].status().ToString();
     ASSERT_TRUE(there[k].ok()) << there[k].status().ToString();
     EXPECT_EQ(here[k]->SerializeAsString(), there[k]->SerializeAsString());
-    published[ClaimIdFor("P1", "twice-" + std::to_string(k))] = 0;
+    published[here[k]->claim_id()] = 0;
   }
   for (const bus::Message& m : ReadTopic(kIntakeTopic, 1 + kKeys)) {
     ev::Envelope e;
@@ -1505,9 +1511,13 @@ TEST_F(IntakeTest, PurgesIdempotencyKeysOlderThanTheRetentionAndKeepsNewerOnes) 
       old_intake.Enroll("P1", Enrollment("old-enroll", ResidentId("19900512", false)));
   ASSERT_TRUE(enrolled.ok()) << enrolled.status().ToString();
   const std::string member = enrolled->member_id();
-  ASSERT_TRUE(old_intake.SubmitClaim("P1", Claim("old-claim", member)).ok());
+  Result<api::SubmitClaimResponse> old_claim =
+      old_intake.SubmitClaim("P1", Claim("old-claim", member));
+  ASSERT_TRUE(old_claim.ok()) << old_claim.status().ToString();
   ASSERT_TRUE(week_intake.SubmitClaim("P1", Claim("week-claim", member)).ok());
-  ASSERT_TRUE(intake_->SubmitClaim("P1", Claim("new-claim", member)).ok());
+  Result<api::SubmitClaimResponse> new_claim =
+      intake_->SubmitClaim("P1", Claim("new-claim", member));
+  ASSERT_TRUE(new_claim.ok()) << new_claim.status().ToString();
 
   Result<size_t> purged = intake_->PurgeIdempotencyKeys();
   ASSERT_TRUE(purged.ok()) << purged.status().ToString();
@@ -1527,6 +1537,35 @@ TEST_F(IntakeTest, PurgesIdempotencyKeysOlderThanTheRetentionAndKeepsNewerOnes) 
   purged_key.set_idempotency_key("old-claim");
   EXPECT_EQ(intake_->GetClaim("P1", purged_key).status().code(), StatusCode::kNotFound);
   EXPECT_EQ(*intake_->PurgeIdempotencyKeys(), 0u);
+
+  // The purged key is free again. Another request under it is a new claim, with its own claim
+  // and event ids, published; the very same request as before gets the old ids (it is the same
+  // claim, and consumers take its event as a repeat).
+  api::SubmitClaimRequest other = Claim("old-claim", member);
+  other.set_amount_fen(45000);
+  Result<api::SubmitClaimResponse> reused = intake_->SubmitClaim("P1", other);
+  ASSERT_TRUE(reused.ok()) << reused.status().ToString();
+  EXPECT_NE(reused->claim_id(), old_claim->claim_id());
+  EXPECT_NE(reused->event_id(), old_claim->event_id());
+  bool published = false;
+  for (const bus::Message& m : ReadTopic(kIntakeTopic, 5)) {
+    ev::Envelope e;
+    ev::ClaimSubmitted c;
+    ASSERT_TRUE(e.ParseFromString(m.value));
+    if (e.event_id() != reused->event_id()) continue;
+    ASSERT_TRUE(c.ParseFromString(e.payload()));
+    EXPECT_EQ(c.claim_id(), reused->claim_id());
+    EXPECT_EQ(c.amount_fen(), 45000);
+    published = true;
+  }
+  EXPECT_TRUE(published);
+  ASSERT_EQ(*intake_->PurgeIdempotencyKeys(), 0u);
+  FixedBusinessClock later(kToday.AddDays(8));
+  Intake later_intake(intake_options_, *store_, *log_, *vault_, *claims_, later);
+  ASSERT_EQ(*later_intake.PurgeIdempotencyKeys(), 3u);  // week-claim, new-claim, old-claim again
+  Result<api::SubmitClaimResponse> same = later_intake.SubmitClaim("P1", Claim("new-claim", member));
+  ASSERT_TRUE(same.ok()) << same.status().ToString();
+  EXPECT_EQ(same->SerializeAsString(), new_claim->SerializeAsString());
 
   // A longer retention keeps what the default purges.
   IntakeOptions longer = intake_options_;

@@ -87,7 +87,8 @@ Status Declare(runtime::FlagSet& flags) {
        "serving; exit 1 if that takes longer (the progress is kept for the next start).",
        FlagKind::kDurationMs, "10m"},
       {"idempotency-retention-days",
-       "Idempotency keys are purged this many days after their business date (at least 7).",
+       "Idempotency keys are purged this many days after their business date (at least 8, so "
+       "that a key recorded late in its day is still kept 7 days).",
        FlagKind::kInt, "8"},
       {"idempotency-purge-interval", "How often expired idempotency keys are purged.",
        FlagKind::kDurationMs, "1h"},

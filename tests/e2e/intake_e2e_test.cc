@@ -419,6 +419,22 @@ TEST_F(IntakeE2eTest, RefusesToStartWithoutKeysNamingTheFlag) {
   std::ifstream in(dir_->File("nokey.log"));
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("pseudonym-key-file"), std::string::npos) << text;
+
+  // A retention that could purge a key before 7 days are out (one recorded late in its day).
+  spawn.stderr_path = dir_->File("retention.log");
+  child = test_support::ChildProcess::Spawn(
+      {CLAIMS_INTAKE_BINARY, "--bootstrap-servers", broker_->bootstrap_servers(), "--data-dir",
+       dir_->File("data"), "--pseudonym-key-file", dir_->File("pseudonym.key"),
+       "--master-key-file", dir_->File("master.key"), "--insecure-dev",
+       "--idempotency-retention-days", "7"},
+      spawn);
+  ASSERT_TRUE(child.ok());
+  EXPECT_EQ(*child->Wait(10s), 2);
+  std::ifstream retention(dir_->File("retention.log"));
+  const std::string said((std::istreambuf_iterator<char>(retention)),
+                         std::istreambuf_iterator<char>());
+  EXPECT_NE(said.find("--idempotency-retention-days must be 8-3650, got 7"), std::string::npos)
+      << said;
 }
 
 }  // namespace

@@ -114,7 +114,7 @@ class EchoService final : public api::IntakeService::Service {
  public:
   grpc::Status SubmitClaim(grpc::ServerContext*, const api::SubmitClaimRequest* request,
                            api::SubmitClaimResponse* response) override {
-    response->set_claim_id(ClaimIdFor("P1", request->idempotency_key()));
+    response->set_claim_id(ClaimIdFor("P1", request->idempotency_key(), ""));
     response->set_event_id("in-" + std::string(32, '0'));
     return grpc::Status::OK;
   }
@@ -165,7 +165,7 @@ class CallbackEchoService final
   grpc::ServerUnaryReactor* SubmitClaim(grpc::CallbackServerContext* context,
                                         const api::SubmitClaimRequest* request,
                                         api::SubmitClaimResponse* response) override {
-    response->set_claim_id(ClaimIdFor("P1", request->idempotency_key()));
+    response->set_claim_id(ClaimIdFor("P1", request->idempotency_key(), ""));
     response->set_event_id("in-" + std::string(32, '0'));
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     reactor->Finish(grpc::Status::OK);
