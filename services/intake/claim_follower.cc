@@ -41,11 +41,13 @@ api::ClaimStatus StatusOf(ev::Outcome outcome) {
   }
 }
 
-// PAID once every payment settled, PAYMENT_FAILED while one is failed, else the decision's.
+// PAID once every payment settled, PAYMENT_FAILED while one is failed (and not re-issued),
+// else the decision's.
 void UpdatePaymentStatus(api::Claim& claim) {
   if (claim.payments_size() == 0 || claim.outcome() != ev::APPROVED) return;
   bool all_settled = true;
   for (const api::Payment& p : claim.payments()) {
+    if (!p.replaced_by().empty()) continue;  // its replacement counts instead
     if (p.status() == "FAILED") {
       claim.set_status(api::PAYMENT_FAILED);
       return;
@@ -229,14 +231,14 @@ Status ClaimFollower::Apply(const bus::Message& message, store::WriteBatch& batc
     UpdatePaymentStatus(c);
     save(*record);
   } else if (topic == kPaymentsTopic) {
-    std::string claim_id, payment_id, status, reason;
+    std::string claim_id, payment_id, status, reason, replaces;
     ev::PaymentKind kind = ev::PAYMENT_KIND_UNSPECIFIED;
     int64_t amount = 0;
     if (envelope.type() == "mutualaid.events.v1.PaymentInstructed") {
       ev::PaymentInstructed p;
       if (!p.ParseFromString(envelope.payload())) return ++skipped_, Status::Ok();
       claim_id = p.claim_id(), payment_id = p.payment_id(), kind = p.kind();
-      amount = p.amount_fen(), status = "INSTRUCTED";
+      amount = p.amount_fen(), status = "INSTRUCTED", replaces = p.replaces_payment_id();
     } else if (envelope.type() == "mutualaid.events.v1.PaymentSettled") {
       ev::PaymentSettled p;
       if (!p.ParseFromString(envelope.payload())) return ++skipped_, Status::Ok();
@@ -260,6 +262,11 @@ Status ClaimFollower::Apply(const bus::Message& message, store::WriteBatch& batc
     if (payment == nullptr) payment = c.add_payments();
     // A payment moves INSTRUCTED -> SETTLED | FAILED and never back.
     if (payment->status() == "SETTLED" || payment->status() == "FAILED") return Status::Ok();
+    if (!replaces.empty()) {  // a re-issue of a failed payment
+      for (api::Payment& p : *c.mutable_payments()) {
+        if (p.payment_id() == replaces) p.set_replaced_by(payment_id);
+      }
+    }
     payment->set_payment_id(payment_id);
     payment->set_kind(ev::PaymentKind_Name(kind));
     payment->set_amount_fen(amount);

@@ -899,6 +899,72 @@ TEST_F(IntakeTest, FollowsDecisionsAndPaymentsUntilPaid) {
   EXPECT_EQ(listed.claims(0).claim_id(), claim.claim_id());
 }
 
+TEST_F(IntakeTest, AFailedPaymentThatIsReissuedAndSettledLeavesTheClaimPaid) {
+  StartFollower();
+  const std::string member = EnrollOk("P1", "enroll", ResidentId("19900512", false));
+  api::SubmitClaimResponse claim;
+  ASSERT_TRUE(stub_->SubmitClaim(As("partner:P1").get(), Claim("c1", member), &claim).ok());
+  auto publish = [&](const char* topic, const char* type, const google::protobuf::Message& m) {
+    bus::OutgoingMessage out;
+    out.topic = topic;
+    out.key = member;
+    out.value = codec::Wrap(type, m).SerializeAsString();
+    for (const bus::Delivery& d : producer_->ProduceAll({out}, 10s)) {
+      ASSERT_TRUE(d.status.ok()) << d.status.ToString();
+    }
+  };
+  // The claim as GetClaim shows it once its status is `wanted` (or after 10 s).
+  auto await = [&](api::ClaimStatus wanted) {
+    api::GetClaimRequest get;
+    get.set_claim_id(claim.claim_id());
+    api::Claim got;
+    for (int i = 0; i < 500; ++i) {
+      got.Clear();
+      if (stub_->GetClaim(As("partner:P1").get(), get, &got).ok() && got.status() == wanted) break;
+      std::this_thread::sleep_for(20ms);
+    }
+    return got;
+  };
+  ev::ClaimDecided decided;
+  decided.set_claim_id(claim.claim_id());
+  decided.set_member_id(member);
+  decided.set_outcome(ev::APPROVED);
+  decided.set_payable_fen(45000);
+  decided.set_revision(1);
+  publish(kDecisionsTopic, codec::kClaimDecided, decided);
+  auto payment = [&](const char* id, auto message) {
+    message.set_payment_id(id);
+    message.set_claim_id(claim.claim_id());
+    message.set_kind(ev::BENEFIT);
+    message.set_amount_fen(45000);
+    return message;
+  };
+  publish(kPaymentsTopic, "mutualaid.events.v1.PaymentInstructed",
+          payment("PAY-1", ev::PaymentInstructed()));
+  ev::PaymentFailed failed = payment("PAY-1", ev::PaymentFailed());
+  failed.set_reason_code("AC04");
+  publish(kPaymentsTopic, "mutualaid.events.v1.PaymentFailed", failed);
+  EXPECT_EQ(await(api::PAYMENT_FAILED).status(), api::PAYMENT_FAILED);
+
+  // Payout re-issues it (an operator corrected the card): in flight again, then paid.
+  ev::PaymentInstructed reissued = payment("PAY-2", ev::PaymentInstructed());
+  reissued.set_replaces_payment_id("PAY-1");
+  reissued.set_issue(2);
+  publish(kPaymentsTopic, "mutualaid.events.v1.PaymentInstructed", reissued);
+  EXPECT_EQ(await(api::APPROVED).status(), api::APPROVED);
+  publish(kPaymentsTopic, "mutualaid.events.v1.PaymentSettled",
+          payment("PAY-2", ev::PaymentSettled()));
+  const api::Claim paid = await(api::PAID);
+  EXPECT_EQ(paid.status(), api::PAID);
+  ASSERT_EQ(paid.payments_size(), 2);
+  EXPECT_EQ(paid.payments(0).payment_id(), "PAY-1");
+  EXPECT_EQ(paid.payments(0).status(), "FAILED");
+  EXPECT_EQ(paid.payments(0).reason(), "AC04");
+  EXPECT_EQ(paid.payments(0).replaced_by(), "PAY-2");
+  EXPECT_EQ(paid.payments(1).status(), "SETTLED");
+  EXPECT_TRUE(paid.payments(1).replaced_by().empty());
+}
+
 TEST_F(IntakeTest, AWatchEndsAtADenialWithTheDateTheAppealWindowRunsFrom) {
   StartFollower();
   const std::string member = EnrollOk("P1", "enroll", ResidentId("19900512", false));
