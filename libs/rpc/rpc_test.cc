@@ -6,12 +6,54 @@
 
 #include "libs/crypto/sha256.h"
 #include "libs/rpc/auth.h"
+#include "libs/rpc/decode.h"
 #include "libs/rpc/server.h"
 #include "libs/rpc/server_metrics.h"
 #include "libs/rpc/status_mapping.h"
+#include "mutualaid/intake/v1/intake.pb.h"
 
 namespace claims::rpc {
 namespace {
+
+TEST(DecodeTest, NamesEveryStringFieldThatIsNotUtf8AndDecodesTheRest) {
+  namespace api = ::mutualaid::intake::v1;
+  api::SubmitClaimRequest claim;
+  claim.set_idempotency_key("k1");
+  claim.set_member_id("m1");
+  claim.add_documents("MEDICAL_RECEIPTS");
+  claim.add_documents("bad \xff");
+  claim.set_medical_detail("\xc3\x28");  // a lead byte without its continuation
+  claim.set_amount_fen(60000);
+  const std::string bytes = claim.SerializeAsString();  // proto3 still writes the bytes
+
+  api::SubmitClaimRequest decoded;
+  const Status s = Decode(bytes, decoded);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.violations(),
+            (std::vector<FieldViolation>{{"documents[1]", "not valid UTF-8"},
+                                         {"medical_detail", "not valid UTF-8"}}));
+  EXPECT_EQ(decoded.ByteSizeLong(), 0u);  // nothing half-parsed is left
+
+  claim.set_documents(1, "PHOTOS");
+  claim.set_medical_detail("左腿骨折");
+  ASSERT_TRUE(Decode(Encode(claim), decoded).ok());
+  EXPECT_EQ(decoded.SerializeAsString(), claim.SerializeAsString());
+
+  // Nested messages, by path; malformed bytes name the message.
+  api::BulkEnrollResponse response;
+  response.add_refusals()->add_violations()->set_field("ok");
+  api::FieldViolation* v = response.mutable_refusals(0)->add_violations();
+  v->set_field("name");
+  v->set_description("\xe2\x82");  // truncated
+  EXPECT_EQ(InvalidUtf8Fields(response.SerializeAsString(), *response.GetDescriptor()),
+            (std::vector<FieldViolation>{{"refusals[0].violations[1].description",
+                                          "not valid UTF-8"}}));
+  // Field 1, 5 bytes promised, 2 sent.
+  const Status malformed = Decode(std::string("\x0a\x05" "ab"), decoded);
+  EXPECT_EQ(malformed.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(malformed.violations(),
+            (std::vector<FieldViolation>{{"message", "malformed protobuf bytes"}}));
+}
 
 TEST(StatusMappingTest, CarriesFieldViolationsAsBadRequest) {
   const Status ours = InvalidArgument(
