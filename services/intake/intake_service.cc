@@ -1,5 +1,7 @@
 #include "services/intake/intake_service.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <future>
 #include <map>
@@ -7,18 +9,33 @@
 #include <thread>
 
 #include "libs/rpc/auth.h"
+#include "libs/rpc/decode.h"
 #include "libs/rpc/status_mapping.h"
 
 namespace claims::intake {
 namespace {
 
-// Runs `call` for an authenticated partner and copies its value into `out`.
-template <typename Out, typename Call>
-grpc::Status Answer(const Result<std::string>& partner, Out* out, Call call) {
+// The request of a unary call on a raw method: read, then decoded (rpc::Decode).
+template <typename Request, typename Stream>
+Result<Request> ReadRequest(Stream& stream) {
+  grpc::ByteBuffer bytes;
+  if (!stream.Read(&bytes)) return InvalidArgument("no request message", {{"message", "missing"}});
+  Request request;
+  if (Status s = rpc::Decode(bytes, request); !s.ok()) return s;
+  return request;
+}
+
+// Reads and decodes the request, runs `call(partner, request)` for an authenticated partner and
+// writes its value.
+template <typename Request, typename Response, typename Call>
+grpc::Status Answer(const Result<std::string>& partner,
+                    grpc::ServerUnaryStreamer<grpc::ByteBuffer, Response>& streamer, Call call) {
   if (!partner.ok()) return rpc::ToGrpc(partner.status());
-  Result<Out> result = call(*partner);
+  Result<Request> request = ReadRequest<Request>(streamer);
+  if (!request.ok()) return rpc::ToGrpc(request.status());
+  Result<Response> result = call(*partner, *request);
   if (!result.ok()) return rpc::ToGrpc(result.status());
-  *out = std::move(result).value();
+  if (!streamer.Write(*result)) return grpc::Status(grpc::StatusCode::CANCELLED, "client gone");
   return grpc::Status::OK;
 }
 
@@ -43,25 +60,82 @@ bool IsRefusal(const Status& s) {
 constexpr auto kMaxWatch = std::chrono::hours(1);
 constexpr auto kWatchPoll = std::chrono::milliseconds(100);
 
-// Starts `call` (Intake's form with a reply) for an authenticated partner; the reply finishes the
-// gRPC call, copying its value into `out`.
-template <typename Out, typename Call>
+// Decodes `bytes` and starts `call(partner, request, reply)` (Intake's form with a reply) for an
+// authenticated partner; the reply finishes the gRPC call with its value encoded into `out`.
+template <typename Request, typename Response, typename Call>
 grpc::ServerUnaryReactor* AnswerLater(grpc::CallbackServerContext* context,
-                                      const Result<std::string>& partner, Out* out, Call call) {
+                                      const Result<std::string>& partner,
+                                      const grpc::ByteBuffer& bytes, grpc::ByteBuffer* out,
+                                      Call call) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (!partner.ok()) {
     reactor->Finish(rpc::ToGrpc(partner.status()));
     return reactor;
   }
-  call(*partner, [reactor, out](Result<Out> result) {
+  Request request;
+  if (Status s = rpc::Decode(bytes, request); !s.ok()) {
+    reactor->Finish(rpc::ToGrpc(s));
+    return reactor;
+  }
+  // `request` is only read before `call` returns: the reply carries everything it needs.
+  call(*partner, request, [reactor, out](Result<Response> result) {
     if (!result.ok()) return reactor->Finish(rpc::ToGrpc(result.status()));
-    *out = std::move(result).value();
+    *out = rpc::Encode(*result);
     reactor->Finish(grpc::Status::OK);
   });
   return reactor;
 }
 
+// The index of `method` in IntakeService, as the generated code numbers it (declaration order).
+int MethodIndex(const char* method) {
+  const google::protobuf::ServiceDescriptor* service =
+      api::EnrollMemberRequest::descriptor()->file()->FindServiceByName("IntakeService");
+  const google::protobuf::MethodDescriptor* found =
+      service == nullptr ? nullptr : service->FindMethodByName(method);
+  if (found == nullptr) {
+    std::fprintf(stderr, "intake: IntakeService has no method %s\n", method);
+    std::abort();  // the generated code and the descriptor disagree: a build error
+  }
+  return found->index();
+}
+
 }  // namespace
+
+IntakeService::IntakeService(Intake& intake, rpc::AuthOptions auth)
+    : intake_(intake), auth_(auth) {
+  using grpc::ByteBuffer;
+  MarkMethodStreamed(
+      MethodIndex("EnrollMember"),
+      new grpc::internal::StreamedUnaryHandler<ByteBuffer, api::EnrollMemberResponse>(
+          [this](grpc::ServerContext* context, EnrollMemberStream* stream) {
+            return EnrollMemberBytes(context, stream);
+          }));
+  MarkMethodStreamed(
+      MethodIndex("BulkEnroll"),
+      new grpc::internal::ClientStreamingHandler<IntakeService, ByteBuffer,
+                                                 api::BulkEnrollResponse>(
+          [](IntakeService* self, grpc::ServerContext* context,
+             grpc::ServerReader<ByteBuffer>* reader, api::BulkEnrollResponse* response) {
+            return self->BulkEnrollBytes(context, reader, response);
+          },
+          this));
+  MarkMethodStreamed(MethodIndex("GetClaim"),
+                     new grpc::internal::StreamedUnaryHandler<ByteBuffer, api::Claim>(
+                         [this](grpc::ServerContext* context, GetClaimStream* stream) {
+                           return GetClaimBytes(context, stream);
+                         }));
+  MarkMethodStreamed(
+      MethodIndex("ListClaims"),
+      new grpc::internal::StreamedUnaryHandler<ByteBuffer, api::ListClaimsResponse>(
+          [this](grpc::ServerContext* context, ListClaimsStream* stream) {
+            return ListClaimsBytes(context, stream);
+          }));
+  MarkMethodStreamed(MethodIndex("WatchClaim"),
+                     new grpc::internal::SplitServerStreamingHandler<ByteBuffer, api::Claim>(
+                         [this](grpc::ServerContext* context, WatchClaimStream* stream) {
+                           return WatchClaimBytes(context, stream);
+                         }));
+}
 
 Result<std::string> IntakeService::Partner(const grpc::ServerContextBase& context) const {
   Result<rpc::Caller> caller = rpc::Authenticate(context, auth_);
@@ -70,17 +144,18 @@ Result<std::string> IntakeService::Partner(const grpc::ServerContextBase& contex
   return caller->id;
 }
 
-grpc::Status IntakeService::EnrollMember(grpc::ServerContext* context,
-                                         const api::EnrollMemberRequest* request,
-                                         api::EnrollMemberResponse* response) {
-  return Answer(Partner(*context), response, [&](const std::string& p) {
-    return intake_.Enroll(p, *request, DeadlineOf(*context));
-  });
+grpc::Status IntakeService::EnrollMemberBytes(grpc::ServerContext* context,
+                                              EnrollMemberStream* stream) {
+  return Answer<api::EnrollMemberRequest>(
+      Partner(*context), *stream,
+      [&](const std::string& p, const api::EnrollMemberRequest& request) {
+        return intake_.Enroll(p, request, DeadlineOf(*context));
+      });
 }
 
-grpc::Status IntakeService::BulkEnroll(grpc::ServerContext* context,
-                                       grpc::ServerReader<api::EnrollMemberRequest>* reader,
-                                       api::BulkEnrollResponse* response) {
+grpc::Status IntakeService::BulkEnrollBytes(grpc::ServerContext* context,
+                                            grpc::ServerReader<grpc::ByteBuffer>* reader,
+                                            api::BulkEnrollResponse* response) {
   Result<std::string> partner = Partner(*context);
   if (!partner.ok()) return rpc::ToGrpc(partner.status());
   const Deadline deadline = DeadlineOf(*context);
@@ -88,16 +163,16 @@ grpc::Status IntakeService::BulkEnroll(grpc::ServerContext* context,
   std::map<int32_t, Status> failed;
   std::map<int32_t, api::EnrollMemberRequest> alone;
   int32_t accepted = 0;
-  auto tally = [&](StagedEnrollments& window, int32_t first,
+  auto tally = [&](StagedEnrollments& window, const std::vector<int32_t>& index,
                    std::vector<api::EnrollMemberRequest>& requests) {
     for (size_t k : window.alone) window.out[k] = Status(StatusCode::kAborted, "alone");
-    for (size_t k : window.alone) alone.emplace(first + static_cast<int32_t>(k), requests[k]);
+    for (size_t k : window.alone) alone.emplace(index[k], requests[k]);
     for (size_t k = 0; k < window.out.size(); ++k) {
       const Result<api::EnrollMemberResponse>& r = window.out[k];
       if (r.ok()) {
         ++accepted;
       } else if (r.status().code() != StatusCode::kAborted) {
-        failed.emplace(first + static_cast<int32_t>(k), r.status());
+        failed.emplace(index[k], r.status());
       }
     }
   };
@@ -120,40 +195,59 @@ grpc::Status IntakeService::BulkEnroll(grpc::ServerContext* context,
   struct InFlight {
     std::unique_ptr<StagedEnrollments> staged;
     std::vector<api::EnrollMemberRequest> requests;
-    int32_t first = 0;
+    std::vector<int32_t> index;  // each request's place in the stream
     std::shared_future<void> published;
   };
   std::deque<InFlight> in_flight;  // oldest first
   std::future<void> freed;
   auto retire_oldest = [&] {
     in_flight.front().published.wait();
-    tally(*in_flight.front().staged, in_flight.front().first, in_flight.front().requests);
+    tally(*in_flight.front().staged, in_flight.front().index, in_flight.front().requests);
     // Waits for the window freed before (long done), then frees this one.
     freed = std::async(std::launch::async, [spent = std::move(in_flight.front())]() mutable {
       spent.staged.reset();
       spent.requests.clear();
+      spent.index.clear();
     });
     in_flight.pop_front();
   };
   auto finish = [&] {
     while (!in_flight.empty()) retire_oldest();
   };
-  bool more = true;  // while a read runs, only its thread uses `more` and `reader`
-  auto read_window = [&] {
-    std::vector<api::EnrollMemberRequest> window;
-    window.reserve(kBulkWindow);
-    api::EnrollMemberRequest request;
-    while (window.size() < kBulkWindow && (more = reader->Read(&request))) {
-      window.push_back(std::move(request));
-    }
-    return window;
+  // The records of a window, decoded: those that do not decode are refused (rpc::Decode names
+  // their fields) and the stream goes on. gRPC's typed reader would have ended the stream there
+  // as if the client had finished, leaving the rest unread and unanswered.
+  struct Window {
+    std::vector<api::EnrollMemberRequest> requests;
+    std::vector<int32_t> index;                           // each request's place in the stream
+    std::vector<std::pair<int32_t, Status>> undecodable;  // by place in the stream
+    int32_t end = 0;                                      // the place after the window's last
   };
-  std::future<std::vector<api::EnrollMemberRequest>> reading =
-      std::async(std::launch::async, read_window);
-  int32_t next = 0;
+  bool more = true;  // while a read runs, only its thread uses `more`, `read` and `reader`
+  int32_t read = 0;
+  auto read_window = [&] {
+    Window w;
+    w.requests.reserve(kBulkWindow);
+    const int32_t start = read;
+    grpc::ByteBuffer bytes;
+    while (static_cast<size_t>(read - start) < kBulkWindow && (more = reader->Read(&bytes))) {
+      const int32_t at = read++;
+      api::EnrollMemberRequest request;
+      if (Status s = rpc::Decode(bytes, request); !s.ok()) {
+        w.undecodable.emplace_back(at, std::move(s));
+        continue;
+      }
+      w.requests.push_back(std::move(request));
+      w.index.push_back(at);
+    }
+    w.end = read;
+    return w;
+  };
+  std::future<Window> reading = std::async(std::launch::async, read_window);
+  int32_t next = 0;  // the place of the first record not taken in yet
   for (;;) {
-    std::vector<api::EnrollMemberRequest> window = reading.get();
-    if (window.empty()) break;
+    Window window = reading.get();
+    if (window.end == next) break;  // nothing more was read
     if (context->IsCancelled()) {
       finish();
       return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
@@ -162,14 +256,21 @@ grpc::Status IntakeService::BulkEnroll(grpc::ServerContext* context,
       more = true;  // this window was read, not enrolled: it is to be resent
       break;
     }
+    for (auto& [index, s] : window.undecodable) failed.emplace(index, std::move(s));
+    next = window.end;
     const bool last = !more;
     if (!last) reading = std::async(std::launch::async, read_window);
+    if (window.requests.empty()) {
+      if (last) break;
+      continue;
+    }
     while (in_flight.size() >= kBulkWindowsInFlight) retire_oldest();
-    std::unique_ptr<StagedEnrollments> staged = intake_.LockEnrollments(*partner, window, deadline);
+    std::unique_ptr<StagedEnrollments> staged =
+        intake_.LockEnrollments(*partner, window.requests, deadline);
     std::shared_future<void> before =
         in_flight.empty() ? std::shared_future<void>() : in_flight.back().published;
-    in_flight.push_back(InFlight{std::move(staged), std::move(window), next, {}});
-    next += static_cast<int32_t>(in_flight.back().requests.size());
+    in_flight.push_back(
+        InFlight{std::move(staged), std::move(window.requests), std::move(window.index), {}});
     InFlight& w = in_flight.back();  // stays in place until retired
     w.published = std::async(std::launch::async, [this, &partner, &w, before]() mutable {
                     intake_.StageLocked(*partner, w.requests, *w.staged);
@@ -227,47 +328,55 @@ grpc::Status IntakeService::BulkEnroll(grpc::ServerContext* context,
 }
 
 grpc::ServerUnaryReactor* IntakeService::TerminateMember(grpc::CallbackServerContext* context,
-                                                         const api::TerminateMemberRequest* request,
-                                                         api::TerminateMemberResponse* response) {
-  return AnswerLater(context, Partner(*context), response, [&](const std::string& p, auto reply) {
-    intake_.Terminate(p, *request, DeadlineOf(*context), std::move(reply));
-  });
+                                                         const grpc::ByteBuffer* request,
+                                                         grpc::ByteBuffer* response) {
+  return AnswerLater<api::TerminateMemberRequest, api::TerminateMemberResponse>(
+      context, Partner(*context), *request, response,
+      [&](const std::string& p, const api::TerminateMemberRequest& r, auto reply) {
+        intake_.Terminate(p, r, DeadlineOf(*context), std::move(reply));
+      });
 }
 
 grpc::ServerUnaryReactor* IntakeService::SubmitClaim(grpc::CallbackServerContext* context,
-                                                     const api::SubmitClaimRequest* request,
-                                                     api::SubmitClaimResponse* response) {
-  return AnswerLater(context, Partner(*context), response, [&](const std::string& p, auto reply) {
-    intake_.SubmitClaim(p, *request, DeadlineOf(*context), std::move(reply));
-  });
+                                                     const grpc::ByteBuffer* request,
+                                                     grpc::ByteBuffer* response) {
+  return AnswerLater<api::SubmitClaimRequest, api::SubmitClaimResponse>(
+      context, Partner(*context), *request, response,
+      [&](const std::string& p, const api::SubmitClaimRequest& r, auto reply) {
+        intake_.SubmitClaim(p, r, DeadlineOf(*context), std::move(reply));
+      });
 }
 
 grpc::ServerUnaryReactor* IntakeService::AppealClaim(grpc::CallbackServerContext* context,
-                                                     const api::AppealClaimRequest* request,
-                                                     api::AppealClaimResponse* response) {
-  return AnswerLater(context, Partner(*context), response, [&](const std::string& p, auto reply) {
-    intake_.Appeal(p, *request, DeadlineOf(*context), std::move(reply));
-  });
+                                                     const grpc::ByteBuffer* request,
+                                                     grpc::ByteBuffer* response) {
+  return AnswerLater<api::AppealClaimRequest, api::AppealClaimResponse>(
+      context, Partner(*context), *request, response,
+      [&](const std::string& p, const api::AppealClaimRequest& r, auto reply) {
+        intake_.Appeal(p, r, DeadlineOf(*context), std::move(reply));
+      });
 }
 
-grpc::Status IntakeService::GetClaim(grpc::ServerContext* context,
-                                     const api::GetClaimRequest* request, api::Claim* response) {
-  return Answer(Partner(*context), response,
-                [&](const std::string& p) { return intake_.GetClaim(p, *request); });
+grpc::Status IntakeService::GetClaimBytes(grpc::ServerContext* context, GetClaimStream* stream) {
+  return Answer<api::GetClaimRequest>(
+      Partner(*context), *stream,
+      [&](const std::string& p, const api::GetClaimRequest& r) { return intake_.GetClaim(p, r); });
 }
 
-grpc::Status IntakeService::ListClaims(grpc::ServerContext* context,
-                                       const api::ListClaimsRequest* request,
-                                       api::ListClaimsResponse* response) {
-  return Answer(Partner(*context), response,
-                [&](const std::string& p) { return intake_.ListClaims(p, *request); });
+grpc::Status IntakeService::ListClaimsBytes(grpc::ServerContext* context,
+                                            ListClaimsStream* stream) {
+  return Answer<api::ListClaimsRequest>(Partner(*context), *stream,
+                                        [&](const std::string& p, const api::ListClaimsRequest& r) {
+                                          return intake_.ListClaims(p, r);
+                                        });
 }
 
-grpc::Status IntakeService::WatchClaim(grpc::ServerContext* context,
-                                       const api::WatchClaimRequest* request,
-                                       grpc::ServerWriter<api::Claim>* writer) {
+grpc::Status IntakeService::WatchClaimBytes(grpc::ServerContext* context,
+                                            WatchClaimStream* writer) {
   Result<std::string> partner = Partner(*context);
   if (!partner.ok()) return rpc::ToGrpc(partner.status());
+  Result<api::WatchClaimRequest> request = ReadRequest<api::WatchClaimRequest>(*writer);
+  if (!request.ok()) return rpc::ToGrpc(request.status());
   api::GetClaimRequest get;
   get.set_claim_id(request->claim_id());
   std::string last_sent;

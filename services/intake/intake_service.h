@@ -19,37 +19,44 @@ using rpc::DeadlineOf;
 // one held a server thread and cost two thread switches, most of a call's CPU on a busy server.
 // EnrollMember and BulkEnroll stay synchronous: a new member's data key is published (one Kafka
 // round trip) before its event, which would block a callback thread.
-using IntakeServiceBase = api::IntakeService::WithCallbackMethod_SubmitClaim<
-    api::IntakeService::WithCallbackMethod_TerminateMember<
-        api::IntakeService::WithCallbackMethod_AppealClaim<api::IntakeService::Service>>>;
+//
+// Every method takes its request as bytes and decodes it itself (rpc::Decode), so that a request
+// gRPC could not parse (proto3 refuses a string field that is not UTF-8) is INVALID_ARGUMENT
+// naming the field, not INTERNAL or UNIMPLEMENTED, and a BulkEnroll record that does not parse
+// is refused on its own instead of ending the stream as if the client had finished. The
+// synchronous methods are registered with gRPC's streamed handlers over ByteBuffer (the
+// constructor), the callback ones through the generated raw callback methods.
+using IntakeServiceBase = api::IntakeService::WithRawCallbackMethod_SubmitClaim<
+    api::IntakeService::WithRawCallbackMethod_TerminateMember<
+        api::IntakeService::WithRawCallbackMethod_AppealClaim<api::IntakeService::Service>>>;
 class IntakeService final : public IntakeServiceBase {
  public:
-  IntakeService(Intake& intake, rpc::AuthOptions auth) : intake_(intake), auth_(auth) {}
+  IntakeService(Intake& intake, rpc::AuthOptions auth);
   IntakeService(Intake& intake, bool insecure_dev)
       : IntakeService(intake, rpc::AuthOptions{.insecure_dev = insecure_dev}) {}
 
-  grpc::Status EnrollMember(grpc::ServerContext* context, const api::EnrollMemberRequest* request,
-                            api::EnrollMemberResponse* response) override;
-  grpc::Status BulkEnroll(grpc::ServerContext* context,
-                          grpc::ServerReader<api::EnrollMemberRequest>* reader,
-                          api::BulkEnrollResponse* response) override;
   grpc::ServerUnaryReactor* TerminateMember(grpc::CallbackServerContext* context,
-                                            const api::TerminateMemberRequest* request,
-                                            api::TerminateMemberResponse* response) override;
+                                            const grpc::ByteBuffer* request,
+                                            grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* SubmitClaim(grpc::CallbackServerContext* context,
-                                        const api::SubmitClaimRequest* request,
-                                        api::SubmitClaimResponse* response) override;
+                                        const grpc::ByteBuffer* request,
+                                        grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* AppealClaim(grpc::CallbackServerContext* context,
-                                        const api::AppealClaimRequest* request,
-                                        api::AppealClaimResponse* response) override;
-  grpc::Status GetClaim(grpc::ServerContext* context, const api::GetClaimRequest* request,
-                        api::Claim* response) override;
-  grpc::Status ListClaims(grpc::ServerContext* context, const api::ListClaimsRequest* request,
-                          api::ListClaimsResponse* response) override;
-  grpc::Status WatchClaim(grpc::ServerContext* context, const api::WatchClaimRequest* request,
-                          grpc::ServerWriter<api::Claim>* writer) override;
+                                        const grpc::ByteBuffer* request,
+                                        grpc::ByteBuffer* response) override;
 
  private:
+  using EnrollMemberStream = grpc::ServerUnaryStreamer<grpc::ByteBuffer, api::EnrollMemberResponse>;
+  using GetClaimStream = grpc::ServerUnaryStreamer<grpc::ByteBuffer, api::Claim>;
+  using ListClaimsStream = grpc::ServerUnaryStreamer<grpc::ByteBuffer, api::ListClaimsResponse>;
+  using WatchClaimStream = grpc::ServerSplitStreamer<grpc::ByteBuffer, api::Claim>;
+  grpc::Status EnrollMemberBytes(grpc::ServerContext* context, EnrollMemberStream* stream);
+  grpc::Status BulkEnrollBytes(grpc::ServerContext* context,
+                               grpc::ServerReader<grpc::ByteBuffer>* reader,
+                               api::BulkEnrollResponse* response);
+  grpc::Status GetClaimBytes(grpc::ServerContext* context, GetClaimStream* stream);
+  grpc::Status ListClaimsBytes(grpc::ServerContext* context, ListClaimsStream* stream);
+  grpc::Status WatchClaimBytes(grpc::ServerContext* context, WatchClaimStream* writer);
   Result<std::string> Partner(const grpc::ServerContextBase& context) const;
 
   Intake& intake_;

@@ -439,6 +439,65 @@ TEST_F(IntakeTest, RefusesBadInputNamingEveryFieldAndRecordsNothing) {
   EXPECT_FALSE(EnrollOk("P1", "k1", ResidentId("19900512", false)).empty());
 }
 
+TEST_F(IntakeTest, RefusesTextThatIsNotUtf8NamingTheFieldOnEveryMethod) {
+  // proto3 refuses to parse a request with such a field: gRPC alone would answer INTERNAL (or
+  // UNIMPLEMENTED on the callback API) and name nothing.
+  const std::string member = EnrollOk("P1", "enroll", ResidentId("19900512", false));
+  auto fields = [](const grpc::Status& s) {
+    const Status ours = rpc::FromGrpc(s);
+    std::vector<std::string> out;
+    for (const FieldViolation& v : ours.violations()) out.push_back(v.field);
+    return out;
+  };
+  api::EnrollMemberRequest enroll = Enrollment("k-name", ResidentId("19800101", false));
+  enroll.set_name("\xe6\x9d");  // a truncated character
+  api::EnrollMemberResponse enrolled;
+  grpc::Status s = stub_->EnrollMember(As("partner:P1").get(), enroll, &enrolled);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_EQ(fields(s), std::vector<std::string>{"name"});
+
+  api::SubmitClaimRequest claim = Claim("k-claim", member);
+  claim.set_medical_detail("\xff");
+  claim.add_documents("\xc0\xaf");  // an overlong '/'
+  api::SubmitClaimResponse submitted;
+  s = stub_->SubmitClaim(As("partner:P1").get(), claim, &submitted);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_EQ(fields(s), (std::vector<std::string>{"documents[1]", "medical_detail"}));
+
+  api::AppealClaimRequest appeal;
+  appeal.set_idempotency_key("k-appeal");
+  appeal.set_claim_id("CL-x");
+  appeal.set_reason("\xed\xa0\x80");  // a surrogate
+  api::AppealClaimResponse appealed;
+  s = stub_->AppealClaim(As("partner:P1").get(), appeal, &appealed);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_EQ(fields(s), std::vector<std::string>{"reason"});
+
+  api::GetClaimRequest get;
+  get.set_idempotency_key("\x80");
+  api::Claim got;
+  s = stub_->GetClaim(As("partner:P1").get(), get, &got);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_EQ(fields(s), std::vector<std::string>{"idempotency_key"});
+
+  grpc::ClientContext watch_context;
+  watch_context.AddMetadata(rpc::kPrincipalHeader, "partner:P1");
+  api::WatchClaimRequest watch;
+  watch.set_claim_id("\xfe");
+  auto reader = stub_->WatchClaim(&watch_context, watch);
+  api::Claim update;
+  EXPECT_FALSE(reader->Read(&update));
+  s = reader->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_EQ(fields(s), std::vector<std::string>{"claim_id"});
+
+  // An unauthenticated caller learns nothing of its request's content.
+  grpc::ClientContext anonymous;
+  s = stub_->SubmitClaim(&anonymous, claim, &submitted);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+  EXPECT_EQ(ReadTopic(kIntakeTopic, 1).size(), 1u);  // the enrollment only
+}
+
 TEST_F(IntakeTest, SameKeySameBodyAnswersTheSameAndPublishesOnce) {
   const std::string member = EnrollOk("P1", "enroll", ResidentId("19900512", false));
   const api::SubmitClaimRequest claim = Claim("claim-1", member);
@@ -1067,6 +1126,39 @@ TEST_F(IntakeTest, BulkEnrollAcceptsGoodRecordsAndRefusesBadOnesWithTheirViolati
   EXPECT_EQ(Sample("claims_intake_events_published_total{type=\"mutualaid.events.v1."
                    "MemberEnrolled\"}"),
             19);
+}
+
+TEST_F(IntakeTest, BulkEnrollRefusesRecordsThatDoNotParseAndGoesOnWithTheStream) {
+  // gRPC's typed reader ends the stream at a record it cannot parse, as if the client had
+  // finished: the rest would be neither enrolled nor refused.
+  grpc::ClientContext context;
+  context.AddMetadata(rpc::kPrincipalHeader, "partner:P1");
+  api::BulkEnrollResponse response;
+  auto writer = stub_->BulkEnroll(&context, &response);
+  constexpr int kRecords = 6;
+  for (int i = 0; i < kRecords; ++i) {
+    api::EnrollMemberRequest r =
+        Enrollment("undecodable-" + std::to_string(i),
+                   ResidentId("19900512", false, std::to_string(10 + i)));
+    if (i == 2) r.set_name("\xff");
+    if (i == kRecords - 1) r.set_bank_name("\xe5\xb7");  // the last one too
+    ASSERT_TRUE(writer->Write(r));
+  }
+  writer->WritesDone();
+  const grpc::Status finished = writer->Finish();
+  ASSERT_TRUE(finished.ok()) << finished.error_message();
+  EXPECT_EQ(response.accepted(), kRecords - 2);
+  EXPECT_EQ(response.refused(), 2);
+  EXPECT_FALSE(response.stopped());
+  ASSERT_EQ(response.refusals_size(), 2);
+  EXPECT_EQ(response.refusals(0).index(), 2);
+  EXPECT_EQ(response.refusals(0).code(), grpc::StatusCode::INVALID_ARGUMENT);
+  ASSERT_EQ(response.refusals(0).violations_size(), 1);
+  EXPECT_EQ(response.refusals(0).violations(0).field(), "name");
+  EXPECT_EQ(response.refusals(1).index(), kRecords - 1);
+  ASSERT_EQ(response.refusals(1).violations_size(), 1);
+  EXPECT_EQ(response.refusals(1).violations(0).field(), "bank_name");
+  EXPECT_EQ(ReadTopic(kIntakeTopic, kRecords - 2).size(), static_cast<size_t>(kRecords - 2));
 }
 
 TEST_F(IntakeTest, BulkEnrollOfTwentyThousandMembersAnswersCompactly) {
