@@ -41,6 +41,12 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
+size_t CodePointCount(std::string_view s) {
+  size_t n = 0;
+  for (char ch : s) n += (static_cast<unsigned char>(ch) & 0xc0) != 0x80;  // not a continuation
+  return n;
+}
+
 bool HasControlCharacter(std::string_view s) {
   for (char ch : s) {
     const auto c = static_cast<unsigned char>(ch);

@@ -48,6 +48,24 @@ Status KeyFormat(const std::string& key) {
   return InvalidArgument("invalid idempotency key", std::move(v));
 }
 
+// A request whose key is malformed: the key's violation and those of the body (`body`, the
+// request's own validation), so that one answer names every bad field. OK with a good key (the
+// body is then validated where the call is prepared).
+template <typename ValidateBody>
+Status KeyAndBody(const std::string& key, ValidateBody body) {
+  Status bad_key = KeyFormat(key);
+  if (bad_key.ok()) return bad_key;
+  const Status bad_body = body();
+  if (bad_body.ok()) return bad_key;
+  std::vector<FieldViolation> all = bad_key.violations();
+  for (const FieldViolation& v : bad_body.violations()) {
+    const bool named = std::any_of(all.begin(), all.end(),
+                                   [&](const FieldViolation& k) { return k.field == v.field; });
+    if (!named) all.push_back(v);  // (a body that checks the key itself names it once)
+  }
+  return InvalidArgument(bad_body.message(), std::move(all));
+}
+
 template <typename M>
 Result<M> ParseAs(const std::string& bytes, const char* what) {
   M m;
@@ -325,6 +343,11 @@ Result<Intake::Prepared> Intake::PrepareEnroll(const CallIdentity& call,
 Result<api::EnrollMemberResponse> Intake::Enroll(const std::string& partner,
                                                  const api::EnrollMemberRequest& request,
                                                  Deadline deadline) {
+  if (Status bad = KeyAndBody(request.idempotency_key(),
+                              [&] { return ValidateEnroll(request, clock_.Today()).status(); });
+      !bad.ok()) {
+    return bad;
+  }
   Result<std::string> response =
       Idempotent(partner, "EnrollMember", request.idempotency_key(), request, deadline,
                  [&](std::chrono::milliseconds budget, const CallIdentity& call)
@@ -374,7 +397,9 @@ std::unique_ptr<StagedEnrollments> Intake::LockEnrollments(
   std::vector<std::string>& keys = staged->keys;
   std::set<std::string> seen;
   for (size_t i = 0; i < requests.size(); ++i) {
-    if (Status s = KeyFormat(requests[i].idempotency_key()); !s.ok()) {
+    if (Status s = KeyAndBody(requests[i].idempotency_key(),
+                              [&] { return ValidateEnroll(requests[i], clock_.Today()).status(); });
+        !s.ok()) {
       out[i] = s;
       continue;
     }
@@ -637,6 +662,7 @@ void Intake::PublishAndRecord(StagedEnrollments& part,
 void Intake::Terminate(const std::string& partner, const api::TerminateMemberRequest& request,
                        Deadline deadline, Reply<api::TerminateMemberResponse> reply) {
   const std::string& key = request.idempotency_key();
+  if (Status bad = KeyAndBody(key, [&] { return ValidateTerminate(request); }); !bad.ok()) return reply(bad);
   IdempotentAsync(
       partner, "TerminateMember", key, request, deadline,
       [&](std::chrono::milliseconds, const CallIdentity& call) -> Result<Prepared> {
@@ -669,6 +695,7 @@ Result<api::TerminateMemberResponse> Intake::Terminate(const std::string& partne
 void Intake::SubmitClaim(const std::string& partner, const api::SubmitClaimRequest& request,
                          Deadline deadline, Reply<api::SubmitClaimResponse> reply) {
   const std::string& key = request.idempotency_key();
+  if (Status bad = KeyAndBody(key, [&] { return ValidateSubmitClaim(request, clock_.Today()); }); !bad.ok()) return reply(bad);
   IdempotentAsync(
       partner, "SubmitClaim", key, request, deadline,
       [&](std::chrono::milliseconds budget, const CallIdentity& call) -> Result<Prepared> {
@@ -733,6 +760,7 @@ Result<api::SubmitClaimResponse> Intake::SubmitClaim(const std::string& partner,
 void Intake::Appeal(const std::string& partner, const api::AppealClaimRequest& request,
                     Deadline deadline, Reply<api::AppealClaimResponse> reply) {
   const std::string& key = request.idempotency_key();
+  if (Status bad = KeyAndBody(key, [&] { return ValidateAppeal(request); }); !bad.ok()) return reply(bad);
   IdempotentAsync(
       partner, "AppealClaim", key, request, deadline,
       [&](std::chrono::milliseconds, const CallIdentity& call) -> Result<Prepared> {

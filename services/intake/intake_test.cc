@@ -435,6 +435,27 @@ TEST_F(IntakeTest, RefusesBadInputNamingEveryFieldAndRecordsNothing) {
   for (const FieldViolation& v : ours.violations()) fields.push_back(v.field);
   EXPECT_EQ(fields, (std::vector<std::string>{"gender", "start_date", "bank_card_number"}));
   EXPECT_TRUE(ReadTopic(kIntakeTopic, 0).empty());
+
+  // A bad key does not hide the other bad fields.
+  r.set_idempotency_key("");
+  s = stub_->EnrollMember(As("partner:P1").get(), r, &response);
+  ASSERT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  fields.clear();
+  const Status enroll_refusal = rpc::FromGrpc(s);
+  for (const FieldViolation& v : enroll_refusal.violations()) fields.push_back(v.field);
+  EXPECT_EQ(fields, (std::vector<std::string>{"idempotency_key", "gender", "start_date",
+                                              "bank_card_number"}));
+  api::SubmitClaimRequest claim = Claim("bad key\t", "m1");
+  claim.set_amount_fen(-1);
+  api::SubmitClaimResponse submitted;
+  s = stub_->SubmitClaim(As("partner:P1").get(), claim, &submitted);
+  ASSERT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  const Status claim_refusal = rpc::FromGrpc(s);
+  fields.clear();
+  for (const FieldViolation& v : claim_refusal.violations()) fields.push_back(v.field);
+  ASSERT_GE(fields.size(), 2u);
+  EXPECT_EQ(fields[0], "idempotency_key");
+  EXPECT_NE(std::find(fields.begin(), fields.end(), "amount_fen"), fields.end());
   // Nothing was recorded under the key either: the corrected request goes through.
   EXPECT_FALSE(EnrollOk("P1", "k1", ResidentId("19900512", false)).empty());
 }

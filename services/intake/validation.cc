@@ -8,20 +8,24 @@ namespace {
 
 namespace ev = ::mutualaid::events::v1;
 
-// Well-formed UTF-8 text of at most `max` bytes (1..max when required).
+// Well-formed UTF-8 text of at most `max` characters (1..max when required), as the API states
+// its lengths: a Chinese name of 64 characters is 192 bytes.
 void CheckText(const std::string& field, const std::string& value, size_t max, bool required,
                std::vector<FieldViolation>& out) {
   if (value.empty()) {
     if (required) out.push_back({field, "is required"});
     return;
   }
-  if (value.size() > max) {
-    out.push_back({field, "is longer than " + std::to_string(max) + " bytes"});
+  const std::string too_long = "is longer than " + std::to_string(max) + " characters";
+  if (value.size() > 4 * max) {  // more bytes than any `max` characters take
+    out.push_back({field, too_long});
     return;
   }
   if (!IsValidUtf8(value) || HasControlCharacter(value)) {
     out.push_back({field, "is not valid UTF-8 text"});
+    return;
   }
+  if (CodePointCount(value) > max) out.push_back({field, too_long});
 }
 
 // A "YYYY-MM-DD" date, optionally not after `today`.
@@ -169,7 +173,7 @@ Status ValidateAppeal(const api::AppealClaimRequest& r) {
   std::vector<FieldViolation> v;
   CheckIdempotencyKey(r.idempotency_key(), v);
   CheckId("claim_id", r.claim_id(), v);
-  CheckText("reason", r.reason(), kMaxTextBytes, false, v);
+  CheckText("reason", r.reason(), kMaxReasonCharacters, false, v);
   return Verdict(std::move(v), "appeal");
 }
 

@@ -18,7 +18,7 @@ namespace api = ::mutualaid::intake::v1;
 
 inline constexpr int64_t kMaxAmountFen = 1'000'000'000;
 inline constexpr size_t kMaxDocuments = 20;
-inline constexpr size_t kMaxTextBytes = 500;
+inline constexpr size_t kMaxReasonCharacters = 500;  // an appeal's reason
 
 struct ValidEnrollment {
   identity::ResidentId resident_id;

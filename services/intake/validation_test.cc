@@ -137,5 +137,40 @@ TEST(ValidationTest, ChecksUtf8AndControlCharacters) {
   EXPECT_TRUE(ValidateSubmitClaim(r, kToday).ok());
 }
 
+std::string Repeat(const std::string& s, size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+TEST(ValidationTest, CountsLengthsInCharactersAsTheApiStatesThem) {
+  api::EnrollMemberRequest e = GoodEnrollment();
+  e.set_name(Repeat("张", 64));  // 192 bytes
+  e.set_bank_name(Repeat("行", 64));
+  EXPECT_TRUE(ValidateEnroll(e, kToday).ok()) << ValidateEnroll(e, kToday).status().ToString();
+  e.set_name(Repeat("张", 65));
+  e.set_bank_name(Repeat("a", 65));
+  const Status too_long = ValidateEnroll(e, kToday).status();
+  EXPECT_EQ(Fields(too_long), (std::vector<std::string>{"name", "bank_name"}));
+  EXPECT_EQ(too_long.violations().at(0).description, "is longer than 64 characters");
+
+  api::AppealClaimRequest a;
+  a.set_idempotency_key("appeal-1");
+  a.set_claim_id("CL-1");
+  a.set_reason(Repeat("理由", 250));  // 500 characters, 1,500 bytes
+  EXPECT_TRUE(ValidateAppeal(a).ok()) << ValidateAppeal(a).ToString();
+  a.set_reason(Repeat("理由", 250) + "。");
+  EXPECT_EQ(Fields(ValidateAppeal(a)), std::vector<std::string>{"reason"});
+  a.set_reason(Repeat("\xff", 2001));  // beyond any 500 characters: refused without decoding
+  EXPECT_EQ(ValidateAppeal(a).violations().at(0).description, "is longer than 500 characters");
+
+  api::SubmitClaimRequest c = GoodClaim();
+  c.set_medical_detail(Repeat("骨", 4000));
+  EXPECT_TRUE(ValidateSubmitClaim(c, kToday).ok());
+  c.add_documents(Repeat("证", 65));
+  EXPECT_EQ(Fields(ValidateSubmitClaim(c, kToday)),
+            std::vector<std::string>{"documents[" + std::to_string(c.documents_size() - 1) + "]"});
+}
+
 }  // namespace
 }  // namespace claims::intake
