@@ -794,15 +794,19 @@ Result<api::AppealClaimResponse> Intake::Appeal(const std::string& partner,
       deadline, [&](auto reply) { Appeal(partner, request, deadline, std::move(reply)); });
 }
 
-Result<api::Claim> Intake::GetClaim(const std::string& partner,
+Result<api::Claim> Intake::GetClaim(const ClaimReader& reader,
                                     const api::GetClaimRequest& request) {
   std::string claim_id;
   if (request.key_case() == api::GetClaimRequest::kClaimId) {
     claim_id = request.claim_id();
   } else if (request.key_case() == api::GetClaimRequest::kIdempotencyKey) {
     if (Status s = KeyFormat(request.idempotency_key()); !s.ok()) return s;
+    if (reader.every_partner()) {
+      return InvalidArgument("an idempotency key names a claim only with its partner",
+                             {{"idempotency_key", "give claim_id: the caller is no partner"}});
+    }
     Result<std::optional<std::string>> found =
-        store_.Get(kIdempotencyCf, Join(partner, request.idempotency_key()));
+        store_.Get(kIdempotencyCf, Join(reader.partner(), request.idempotency_key()));
     if (!found.ok()) return found.status();
     if (!found->has_value()) {
       return NotFound("no submission with idempotency key '" + request.idempotency_key() + "'");
@@ -824,32 +828,46 @@ Result<api::Claim> Intake::GetClaim(const std::string& partner,
   }
   Result<std::optional<storage::ClaimRecord>> claim = LoadClaim(claim_id);
   if (!claim.ok()) return claim.status();
-  if (!claim->has_value() || (*claim)->partner_id() != partner) {
-    return NotFound("no claim " + claim_id + " of this partner");
+  if (!claim->has_value() || !reader.Sees((*claim)->partner_id())) {
+    return NotFound("no claim " + claim_id + (reader.every_partner() ? "" : " of this partner"));
   }
   return (*claim)->claim();
 }
 
-Result<api::ListClaimsResponse> Intake::ListClaims(const std::string& partner,
+Result<api::ListClaimsResponse> Intake::ListClaims(const ClaimReader& reader,
                                                    const api::ListClaimsRequest& request) {
   std::vector<FieldViolation> v;
   if (request.page_size() < 0 || request.page_size() > 500) {
     v.push_back({"page_size", "must be 1-500 (0: the default, 50)"});
   }
   if (!api::ClaimStatus_IsValid(request.status())) v.push_back({"status", "unknown status"});
+  // The page token is where the previous page ended: its last claim id, for a partner; its last
+  // "partner/claim id", for an auditor (partner ids hold no '/'). Listing resumes after it.
+  std::string begin;
+  std::string end;
+  const std::string& token = request.page_token();
+  if (!reader.every_partner()) {
+    begin = token.empty() ? reader.partner() + '\0' : Join(reader.partner(), token + '\x01');
+    end = reader.partner() + '\x01';
+  } else if (!token.empty()) {
+    const size_t slash = token.find('/');
+    if (slash == std::string::npos || slash == 0 || slash + 1 == token.size()) {
+      v.push_back({"page_token", "not a token this service gave"});
+    } else {
+      begin = Join(token.substr(0, slash), token.substr(slash + 1) + '\x01');
+    }
+  }
   if (!v.empty()) return InvalidArgument("invalid list request", std::move(v));
   const int page_size = request.page_size() == 0 ? 50 : request.page_size();
   api::ListClaimsResponse out;
-  const std::string prefix = partner + '\0';
-  // The page token is the last claim id of the previous page; listing resumes after it.
-  const std::string begin =
-      request.page_token().empty() ? prefix : Join(partner, request.page_token() + '\x01');
   Status scan_error;
   bool more = false;
   std::string last;
   Status s = store_.ScanRange(
-      kPartnerClaimsCf, begin, partner + '\x01', [&](std::string_view k, std::string_view) {
-        const std::string claim_id(k.substr(prefix.size()));
+      kPartnerClaimsCf, begin, end, [&](std::string_view k, std::string_view) {
+        const size_t nul = k.find('\0');
+        if (nul == std::string_view::npos) return true;  // not an index entry
+        const std::string claim_id(k.substr(nul + 1));
         Result<std::optional<storage::ClaimRecord>> claim = LoadClaim(claim_id);
         if (!claim.ok()) {
           scan_error = claim.status();
@@ -866,7 +884,7 @@ Result<api::ListClaimsResponse> Intake::ListClaims(const std::string& partner,
           return false;
         }
         *out.add_claims() = c;
-        last = claim_id;
+        last = reader.every_partner() ? std::string(k.substr(0, nul)) + "/" + claim_id : claim_id;
         return true;
       });
   if (!s.ok()) return s;

@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -88,6 +89,23 @@ struct StagedEnrollments {
   std::vector<api::storage::IdempotencyRecord> records;
   std::vector<mutualaid::events::v1::Envelope> events;
   std::vector<store::WriteBatch> states;
+};
+
+// Whose claims a read may see: one partner's, or (an auditor's) every partner's.
+class ClaimReader {
+ public:
+  static ClaimReader Partner(std::string partner_id) { return ClaimReader(std::move(partner_id)); }
+  static ClaimReader Auditor() { return ClaimReader(std::nullopt); }
+  bool every_partner() const { return !partner_.has_value(); }
+  // The partner; only when !every_partner().
+  const std::string& partner() const { return *partner_; }
+  bool Sees(const std::string& partner_id) const {
+    return every_partner() || *partner_ == partner_id;
+  }
+
+ private:
+  explicit ClaimReader(std::optional<std::string> partner) : partner_(std::move(partner)) {}
+  std::optional<std::string> partner_;
 };
 
 struct IntakeOptions {
@@ -183,9 +201,19 @@ class Intake {
                                           const api::AppealClaimRequest& request,
                                           Deadline deadline = kNoDeadline);
 
-  Result<api::Claim> GetClaim(const std::string& partner, const api::GetClaimRequest& request);
-  Result<api::ListClaimsResponse> ListClaims(const std::string& partner,
+  // A claim, or a page of claims, as `reader` may see them: a partner its own (another
+  // partner's claim is NOT_FOUND), an auditor every partner's (by claim id: an idempotency key
+  // names a claim only together with its partner).
+  Result<api::Claim> GetClaim(const ClaimReader& reader, const api::GetClaimRequest& request);
+  Result<api::ListClaimsResponse> ListClaims(const ClaimReader& reader,
                                              const api::ListClaimsRequest& request);
+  Result<api::Claim> GetClaim(const std::string& partner, const api::GetClaimRequest& request) {
+    return GetClaim(ClaimReader::Partner(partner), request);
+  }
+  Result<api::ListClaimsResponse> ListClaims(const std::string& partner,
+                                             const api::ListClaimsRequest& request) {
+    return ListClaims(ClaimReader::Partner(partner), request);
+  }
 
   // Operator action: erases a member's personal data by destroying the member's data keys (see
   // MemberVault::Erase and admin.proto). INVALID_ARGUMENT for a malformed member id or resident

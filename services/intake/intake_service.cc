@@ -25,10 +25,10 @@ Result<Request> ReadRequest(Stream& stream) {
   return request;
 }
 
-// Reads and decodes the request, runs `call(partner, request)` for an authenticated partner and
-// writes its value.
-template <typename Request, typename Response, typename Call>
-grpc::Status Answer(const Result<std::string>& partner,
+// Reads and decodes the request, runs `call(caller, request)` for an authenticated caller (a
+// partner id, a ClaimReader) and writes its value.
+template <typename Request, typename Caller, typename Response, typename Call>
+grpc::Status Answer(const Result<Caller>& partner,
                     grpc::ServerUnaryStreamer<grpc::ByteBuffer, Response>& streamer, Call call) {
   if (!partner.ok()) return rpc::ToGrpc(partner.status());
   Result<Request> request = ReadRequest<Request>(streamer);
@@ -135,6 +135,15 @@ IntakeService::IntakeService(Intake& intake, rpc::AuthOptions auth)
                          [this](grpc::ServerContext* context, WatchClaimStream* stream) {
                            return WatchClaimBytes(context, stream);
                          }));
+}
+
+Result<ClaimReader> IntakeService::Reader(const grpc::ServerContextBase& context) const {
+  Result<rpc::Caller> caller = rpc::Authenticate(context, auth_);
+  if (!caller.ok()) return caller.status();
+  if (caller->role == rpc::Role::kPartner) return ClaimReader::Partner(caller->id);
+  if (caller->role == rpc::Role::kAuditor) return ClaimReader::Auditor();
+  return PermissionDenied(std::string("reading claims needs the partner or auditor role; caller is ") +
+                          rpc::RoleName(caller->role));
 }
 
 Result<std::string> IntakeService::Partner(const grpc::ServerContextBase& context) const {
@@ -359,22 +368,25 @@ grpc::ServerUnaryReactor* IntakeService::AppealClaim(grpc::CallbackServerContext
 
 grpc::Status IntakeService::GetClaimBytes(grpc::ServerContext* context, GetClaimStream* stream) {
   return Answer<api::GetClaimRequest>(
-      Partner(*context), *stream,
-      [&](const std::string& p, const api::GetClaimRequest& r) { return intake_.GetClaim(p, r); });
+      Reader(*context), *stream,
+      [&](const ClaimReader& reader, const api::GetClaimRequest& r) {
+        return intake_.GetClaim(reader, r);
+      });
 }
 
 grpc::Status IntakeService::ListClaimsBytes(grpc::ServerContext* context,
                                             ListClaimsStream* stream) {
-  return Answer<api::ListClaimsRequest>(Partner(*context), *stream,
-                                        [&](const std::string& p, const api::ListClaimsRequest& r) {
-                                          return intake_.ListClaims(p, r);
-                                        });
+  return Answer<api::ListClaimsRequest>(
+      Reader(*context), *stream,
+      [&](const ClaimReader& reader, const api::ListClaimsRequest& r) {
+        return intake_.ListClaims(reader, r);
+      });
 }
 
 grpc::Status IntakeService::WatchClaimBytes(grpc::ServerContext* context,
                                             WatchClaimStream* writer) {
-  Result<std::string> partner = Partner(*context);
-  if (!partner.ok()) return rpc::ToGrpc(partner.status());
+  Result<ClaimReader> reader = Reader(*context);
+  if (!reader.ok()) return rpc::ToGrpc(reader.status());
   Result<api::WatchClaimRequest> request = ReadRequest<api::WatchClaimRequest>(*writer);
   if (!request.ok()) return rpc::ToGrpc(request.status());
   api::GetClaimRequest get;
@@ -382,7 +394,7 @@ grpc::Status IntakeService::WatchClaimBytes(grpc::ServerContext* context,
   std::string last_sent;
   const auto give_up = std::chrono::steady_clock::now() + kMaxWatch;
   while (!context->IsCancelled() && std::chrono::steady_clock::now() < give_up) {
-    Result<api::Claim> claim = intake_.GetClaim(*partner, get);
+    Result<api::Claim> claim = intake_.GetClaim(*reader, get);
     if (!claim.ok()) return rpc::ToGrpc(claim.status());
     std::string bytes = claim->SerializeAsString();
     if (bytes != last_sent) {

@@ -57,7 +57,10 @@ class IntakeService final : public IntakeServiceBase {
   grpc::Status GetClaimBytes(grpc::ServerContext* context, GetClaimStream* stream);
   grpc::Status ListClaimsBytes(grpc::ServerContext* context, ListClaimsStream* stream);
   grpc::Status WatchClaimBytes(grpc::ServerContext* context, WatchClaimStream* writer);
+  // The calling partner's id; PERMISSION_DENIED for any other role.
   Result<std::string> Partner(const grpc::ServerContextBase& context) const;
+  // Whose claims the caller reads: a partner its own, an auditor every partner's.
+  Result<ClaimReader> Reader(const grpc::ServerContextBase& context) const;
 
   Intake& intake_;
   rpc::AuthOptions auth_;

@@ -3,6 +3,7 @@
 #include "services/intake/intake.h"
 
 #include <grpcpp/grpcpp.h>
+#include <google/protobuf/unknown_field_set.h>
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
@@ -910,6 +911,61 @@ TEST_F(IntakeTest, PartnersSeeAndActOnTheirOwnMembersAndClaimsOnly) {
   by_key.set_idempotency_key("c1");
   ASSERT_TRUE(stub_->GetClaim(As("partner:P1").get(), by_key, &seen).ok());
   EXPECT_EQ(seen.claim_id(), claim.claim_id());
+
+  // Another partner's idempotency key names nothing for P2; P2 may use the same key for its own.
+  EXPECT_EQ(stub_->GetClaim(As("partner:P2").get(), by_key, &seen).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  const std::string p2_member = EnrollOk("P2", "enroll", ResidentId("19850301", false));
+  api::SubmitClaimRequest p2_claim = Claim("c1", p2_member);
+  // Server-owned fields set by the caller change nothing: the request has no such fields, so a
+  // client can only send them as fields unknown to it (here a status PAID and a payable amount).
+  google::protobuf::UnknownFieldSet* owned =
+      p2_claim.GetReflection()->MutableUnknownFields(&p2_claim);
+  owned->AddVarint(100, api::PAID);
+  owned->AddVarint(101, 999'999);
+  api::SubmitClaimResponse p2_submitted;
+  ASSERT_TRUE(stub_->SubmitClaim(As("partner:P2").get(), p2_claim, &p2_submitted).ok());
+  EXPECT_NE(p2_submitted.claim_id(), claim.claim_id());
+  ASSERT_TRUE(stub_->GetClaim(As("partner:P2").get(), by_key, &seen).ok());
+  EXPECT_EQ(seen.claim_id(), p2_submitted.claim_id());
+  EXPECT_EQ(seen.status(), api::RECEIVED);
+  EXPECT_EQ(seen.payable_fen(), 0);
+  EXPECT_EQ(seen.amount_fen(), Claim("c1", p2_member).amount_fen());
+
+  // An auditor reads every partner's claims and changes nothing; operators and reviewers read
+  // no claims here.
+  get.set_claim_id(p2_submitted.claim_id());
+  ASSERT_TRUE(stub_->GetClaim(As("auditor:a1").get(), get, &seen).ok());
+  EXPECT_EQ(seen.member_id(), p2_member);
+  EXPECT_EQ(stub_->GetClaim(As("auditor:a1").get(), by_key, &seen).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);  // a key names a claim only with its partner
+  std::set<std::string> listed;
+  api::ListClaimsRequest list;
+  list.set_page_size(1);
+  for (int page = 0; page < 5; ++page) {
+    api::ListClaimsResponse response;
+    ASSERT_TRUE(stub_->ListClaims(As("auditor:a1").get(), list, &response).ok());
+    for (const api::Claim& c : response.claims()) listed.insert(c.claim_id());
+    if (response.next_page_token().empty()) break;
+    list.set_page_token(response.next_page_token());
+  }
+  EXPECT_EQ(listed, (std::set<std::string>{claim.claim_id(), p2_submitted.claim_id()}));
+  list.set_page_token("no-slash");
+  api::ListClaimsResponse refused_list;
+  EXPECT_EQ(stub_->ListClaims(As("auditor:a1").get(), list, &refused_list).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  api::SubmitClaimResponse by_auditor;
+  EXPECT_EQ(stub_->SubmitClaim(As("auditor:a1").get(), Claim("c9", member), &by_auditor)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(stub_->AppealClaim(As("auditor:a1").get(), appeal, &appealed).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(stub_->GetClaim(As("operator:o1").get(), get, &seen).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  api::ListClaimsResponse by_reviewer;
+  EXPECT_EQ(stub_->ListClaims(As("reviewer:r1").get(), api::ListClaimsRequest(), &by_reviewer)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
 }
 
 TEST_F(IntakeTest, FollowsDecisionsAndPaymentsUntilPaid) {
