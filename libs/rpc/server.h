@@ -10,6 +10,7 @@
 #include "libs/base/status.h"
 #include "libs/rpc/server_metrics.h"
 #include "libs/runtime/flags.h"
+#include "libs/runtime/log.h"
 
 namespace claims::rpc {
 
@@ -38,6 +39,10 @@ struct ServerOptions {
 Status AddTlsFlags(runtime::FlagSet& flags, const std::string& clients);
 // ServerOptions from --listen, --insecure-dev and the TLS flags.
 ServerOptions ServerOptionsFromFlags(const runtime::Flags& flags);
+
+// With --insecure-dev, a warning in the log: plaintext, callers named by a header anyone can
+// send. A service logs it once it serves.
+void WarnIfInsecure(const runtime::Logger& log, const ServerOptions& options);
 
 // A gRPC server with the standard health service and server reflection, serving the given
 // services (which must outlive it). Thread-safe.

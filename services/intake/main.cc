@@ -358,6 +358,7 @@ int Run(int argc, char** argv) {
     (*metrics)->Stop();
     return fail("cannot install the shutdown signal", signal.status());
   }
+  rpc::WarnIfInsecure(log, server_options);
   log.Info("serving", {{"grpc_port", (*server)->port()},
                        {"metrics_port", (*metrics)->port()},
                        {"insecure_dev", flags->insecure_dev()},

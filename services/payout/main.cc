@@ -441,6 +441,7 @@ int Run(int argc, char** argv) {
     return fail("cannot start the metrics server", metrics.status());
   }
 
+  rpc::WarnIfInsecure(log, server_options);
   log.Info("serving", {{"grpc_port", (*server)->port()}, {"metrics_port", (*metrics)->port()}});
   std::printf("grpc-port %d\nmetrics-port %u\n", (*server)->port(),
               static_cast<unsigned>((*metrics)->port()));
