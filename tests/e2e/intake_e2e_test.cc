@@ -256,13 +256,34 @@ TEST_F(IntakeE2eTest, AnAcknowledgedCallSurvivesKillAndTheRetryAnswersTheSame) {
   ASSERT_TRUE(stub_->EnrollMember(AsPartner().get(), Enrollment("k1", id), &again).ok());
   EXPECT_EQ(again.SerializeAsString(), first.SerializeAsString());
   EXPECT_EQ(CountInputEvents(1), 1u);
+  // A claim with health data, and calls refused for their content (whose errors name fields).
+  api::SubmitClaimRequest claim;
+  claim.set_idempotency_key("c1");
+  claim.set_member_id(first.member_id());
+  claim.set_coverage(ev::ACCIDENTAL_INJURY);
+  claim.set_incident_date("2024-05-20");
+  claim.set_amount_fen(60000);
+  claim.add_documents("MEDICAL_RECEIPTS");
+  claim.set_medical_detail("右臂骨折");
+  api::SubmitClaimResponse submitted;
+  ASSERT_TRUE(stub_->SubmitClaim(AsPartner().get(), claim, &submitted).ok());
+  api::EnrollMemberRequest bad = Enrollment("k2", ResidentId("19900101", true));  // wrong gender
+  bad.set_bank_card_number("6222020200112233447");  // Luhn fails
+  bad.set_phone("13912345678");
+  api::EnrollMemberResponse refused;
+  EXPECT_EQ(stub_->EnrollMember(AsPartner().get(), bad, &refused).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(*intake.Stop(15s), 0);
-  // Logs are JSON lines and never show the ID number or the card.
+  // Logs are JSON lines and never show identity, payee or health data.
   for (const char* log : {"a.log", "b.log"}) {
     std::ifstream in(dir_->File(log));
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    EXPECT_EQ(text.find(id), std::string::npos) << log;
-    EXPECT_EQ(text.find("6222020200112233446"), std::string::npos) << log;
+    for (const std::string& secret :
+         {id, ResidentId("19900101", true), std::string("6222020200112233446"),
+          std::string("6222020200112233447"), std::string("13912345678"), std::string("王五"),
+          std::string("右臂骨折")}) {
+      EXPECT_EQ(text.find(secret), std::string::npos) << log << ": " << secret;
+    }
     EXPECT_NE(text.find("\"msg\":\"serving\""), std::string::npos) << log << text;
   }
 }
