@@ -968,6 +968,52 @@ TEST_F(IntakeTest, PartnersSeeAndActOnTheirOwnMembersAndClaimsOnly) {
             grpc::StatusCode::PERMISSION_DENIED);
 }
 
+TEST_F(IntakeTest, TerminatesAMemberOnceForItsOwnPartnerOnly) {
+  const std::string member = EnrollOk("P1", "enroll", ResidentId("19900512", false));
+  api::TerminateMemberRequest t;
+  t.set_idempotency_key("t1");
+  t.set_member_id(member);
+  t.set_date("2024-05-31");
+  api::TerminateMemberResponse first, again;
+  ASSERT_TRUE(stub_->TerminateMember(As("partner:P1").get(), t, &first).ok());
+  ASSERT_TRUE(stub_->TerminateMember(As("partner:P1").get(), t, &again).ok());
+  EXPECT_EQ(again.event_id(), first.event_id());  // a retry: the same answer, published once
+
+  api::TerminateMemberResponse refused;
+  EXPECT_EQ(stub_->TerminateMember(As("partner:P2").get(), t, &refused).error_code(),
+            grpc::StatusCode::NOT_FOUND);  // not P2's member (P2's own key "t1" stays free)
+  api::TerminateMemberRequest other = t;
+  other.set_date("2024-06-30");
+  grpc::Status s = stub_->TerminateMember(As("partner:P1").get(), other, &refused);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS) << s.error_message();
+  other.set_idempotency_key("t2");
+  other.set_date("2024-02-30");
+  other.set_member_id("");
+  s = stub_->TerminateMember(As("partner:P1").get(), other, &refused);
+  ASSERT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  const Status invalid = rpc::FromGrpc(s);
+  std::vector<std::string> fields;
+  for (const FieldViolation& v : invalid.violations()) fields.push_back(v.field);
+  EXPECT_EQ(fields, (std::vector<std::string>{"member_id", "date"}));
+
+  // One MemberTerminated, keyed by the member, naming the partner and the last covered day.
+  int terminations = 0;
+  for (const bus::Message& m : ReadTopic(kIntakeTopic, 2)) {
+    ev::Envelope e;
+    ASSERT_TRUE(e.ParseFromString(m.value));
+    if (e.type() != codec::kMemberTerminated) continue;
+    ++terminations;
+    ev::MemberTerminated terminated;
+    ASSERT_TRUE(terminated.ParseFromString(e.payload()));
+    EXPECT_EQ(m.key, member);
+    EXPECT_EQ(e.event_id(), first.event_id());
+    EXPECT_EQ(terminated.member_id(), member);
+    EXPECT_EQ(terminated.partner_id(), "P1");
+    EXPECT_EQ(terminated.date(), "2024-05-31");
+  }
+  EXPECT_EQ(terminations, 1);
+}
+
 TEST_F(IntakeTest, FollowsDecisionsAndPaymentsUntilPaid) {
   StartFollower();
   const std::string member = EnrollOk("P1", "enroll", ResidentId("19900512", false));
