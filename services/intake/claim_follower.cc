@@ -161,11 +161,16 @@ Status ClaimFollower::Apply(const bus::Message& message, store::WriteBatch& batc
     ++skipped_;
     return Status::Ok();
   }
-  // Claims touched earlier in this batch are read back from it, not from the store.
+  // Claims touched earlier in this batch are read back from it, not from the store. A claim not
+  // followed yet starts from what this replica recorded when it took the submission (its
+  // partner, above all), if it did: a decision read before the submission's event then leaves
+  // the claim readable by its partner.
   auto load = [&](const std::string& claim_id) -> Result<storage::ClaimRecord> {
     storage::ClaimRecord record;
     if (auto it = pending_.find(claim_id); it != pending_.end()) return it->second;
     Result<std::optional<std::string>> found = store_.Get(kClaimsCf, claim_id);
+    if (!found.ok()) return found.status();
+    if (!found->has_value()) found = store_.Get(kSubmittedCf, claim_id);
     if (!found.ok()) return found.status();
     if (found->has_value() && !record.ParseFromString(**found)) {
       return DataLoss("stored claim " + claim_id + " is corrupt");

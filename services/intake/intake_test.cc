@@ -1014,6 +1014,43 @@ TEST_F(IntakeTest, TerminatesAMemberOnceForItsOwnPartnerOnly) {
   EXPECT_EQ(terminations, 1);
 }
 
+TEST_F(IntakeTest, ADecisionReadBeforeItsSubmissionLeavesTheClaimReadableByItsPartner) {
+  // The decisions topic and intake's are read independently: the decision may come first.
+  const std::string member = EnrollOk("P1", "enroll", ResidentId("19900512", false));
+  api::SubmitClaimResponse claim;
+  ASSERT_TRUE(stub_->SubmitClaim(As("partner:P1").get(), Claim("c1", member), &claim).ok());
+  ev::ClaimDecided decided;
+  decided.set_claim_id(claim.claim_id());
+  decided.set_member_id(member);
+  decided.set_outcome(ev::APPROVED);
+  decided.set_payable_fen(45000);
+  decided.set_revision(1);
+  bus::Message message;
+  message.topic = kDecisionsTopic;
+  message.key = member;
+  message.value = codec::Wrap(codec::kClaimDecided, decided).SerializeAsString();
+  std::unique_ptr<bus::Consumer> consumer = FollowerConsumer();
+  ClaimFollower follower(*store_, *consumer);
+  store::WriteBatch batch;
+  ASSERT_TRUE(follower.Apply(message, batch).ok());
+  ASSERT_TRUE(store_->Write(batch).ok());
+
+  api::GetClaimRequest get;
+  get.set_claim_id(claim.claim_id());
+  api::Claim seen;
+  const grpc::Status s = stub_->GetClaim(As("partner:P1").get(), get, &seen);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(seen.status(), api::APPROVED);
+  EXPECT_EQ(seen.payable_fen(), 45000);
+  EXPECT_EQ(seen.amount_fen(), 60000);  // from the submission
+  EXPECT_EQ(stub_->GetClaim(As("partner:P2").get(), get, &seen).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  api::ListClaimsResponse listed;
+  ASSERT_TRUE(stub_->ListClaims(As("partner:P1").get(), api::ListClaimsRequest(), &listed).ok());
+  ASSERT_EQ(listed.claims_size(), 1);
+  EXPECT_EQ(listed.claims(0).status(), api::APPROVED);
+}
+
 TEST_F(IntakeTest, FollowsDecisionsAndPaymentsUntilPaid) {
   StartFollower();
   const std::string member = EnrollOk("P1", "enroll", ResidentId("19900512", false));
