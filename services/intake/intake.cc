@@ -48,6 +48,13 @@ Status KeyFormat(const std::string& key) {
   return InvalidArgument("invalid idempotency key", std::move(v));
 }
 
+// A resident ID number as ParseResidentId normalises it (a lower-case check 'x' made 'X'), so
+// that both spellings give one pseudonym.
+std::string NormalizedId(std::string number) {
+  if (!number.empty() && number.back() == 'x') number.back() = 'X';
+  return number;
+}
+
 // A request whose key is malformed: the key's violation and those of the body (`body`, the
 // request's own validation), so that one answer names every bad field. OK with a good key (the
 // body is then validated where the call is prepared).
@@ -730,7 +737,11 @@ void Intake::SubmitClaim(const std::string& partner, const api::SubmitClaimReque
         submitted.set_amount_fen(request.amount_fen());
         submitted.set_condition_code(request.condition_code());
         submitted.set_cause(request.cause());
-        submitted.set_child_id(request.child_id());
+        // A child's resident ID number travels as its keyed pseudonym, as a member's does: the
+        // per-child limits still count one child's claims together.
+        submitted.set_child_id(LooksLikeResidentId(request.child_id())
+                                   ? "child-" + vault_.MemberId(NormalizedId(request.child_id()))
+                                   : request.child_id());
         submitted.set_child_birth_date(request.child_birth_date());
         for (const std::string& d : request.documents()) submitted.add_documents(d);
         submitted.set_plan_id(options_.plan_id);

@@ -520,6 +520,60 @@ TEST_F(IntakeTest, RefusesTextThatIsNotUtf8NamingTheFieldOnEveryMethod) {
   EXPECT_EQ(ReadTopic(kIntakeTopic, 1).size(), 1u);  // the enrollment only
 }
 
+TEST_F(IntakeTest, AChildsIdNumberIsCheckedAndTravelsOnlyAsItsPseudonym) {
+  const std::string member = EnrollOk("P1", "enroll", ResidentId("19900512", false));
+  const std::string child = ResidentId("20150601", true, "33");
+  auto child_claim = [&](const std::string& key, const std::string& id, const std::string& born) {
+    api::SubmitClaimRequest r = Claim(key, member);
+    r.set_coverage(ev::CHILD_ACCIDENT);
+    r.set_child_id(id);
+    r.set_child_birth_date(born);
+    r.clear_documents();
+    r.add_documents("MEDICAL_RECEIPTS");
+    r.add_documents("BIRTH_CERTIFICATE");
+    return r;
+  };
+  api::SubmitClaimResponse first, second;
+  ASSERT_TRUE(
+      stub_->SubmitClaim(As("partner:P1").get(), child_claim("k1", child, "2015-06-01"), &first)
+          .ok());
+  ASSERT_TRUE(
+      stub_->SubmitClaim(As("partner:P1").get(), child_claim("k2", child, "2015-06-01"), &second)
+          .ok());
+  std::set<std::string> child_ids;
+  for (const bus::Message& m : ReadTopic(kIntakeTopic, 3)) {
+    EXPECT_EQ(m.value.find(child), std::string::npos);
+    ev::Envelope e;
+    ev::ClaimSubmitted c;
+    ASSERT_TRUE(e.ParseFromString(m.value));
+    if (e.type() != codec::kClaimSubmitted) continue;
+    ASSERT_TRUE(c.ParseFromString(e.payload()));
+    child_ids.insert(c.child_id());
+  }
+  ASSERT_EQ(child_ids.size(), 1u);  // one child: the per-child limit counts both claims
+  EXPECT_EQ(child_ids.begin()->rfind("child-", 0), 0u);
+  EXPECT_EQ(child_ids.begin()->size(), 6u + 64u);
+
+  // A number that is not one, or not this child's birth date: refused, naming the field.
+  api::SubmitClaimResponse refused;
+  std::string bad_check = child;
+  bad_check.back() = bad_check.back() == '0' ? '1' : '0';
+  grpc::Status s =
+      stub_->SubmitClaim(As("partner:P1").get(), child_claim("k3", bad_check, "2015-06-01"),
+                         &refused);
+  ASSERT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(rpc::FromGrpc(s).violations().at(0).field, "child_id");
+  s = stub_->SubmitClaim(As("partner:P1").get(), child_claim("k4", child, "2016-06-01"),
+                         &refused);
+  ASSERT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(rpc::FromGrpc(s).violations().at(0).field, "child_birth_date");
+  // Any other child reference travels as given.
+  ASSERT_TRUE(stub_
+                  ->SubmitClaim(As("partner:P1").get(),
+                                child_claim("k5", "partner-child-7", "2015-06-01"), &refused)
+                  .ok());
+}
+
 TEST_F(IntakeTest, SameKeySameBodyAnswersTheSameAndPublishesOnce) {
   const std::string member = EnrollOk("P1", "enroll", ResidentId("19900512", false));
   const api::SubmitClaimRequest claim = Claim("claim-1", member);

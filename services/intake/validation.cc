@@ -2,6 +2,7 @@
 
 #include "libs/base/text.h"
 #include "libs/identity/bank_card.h"
+#include "libs/identity/resident_id.h"
 
 namespace claims::intake {
 namespace {
@@ -127,6 +128,16 @@ Status ValidateTerminate(const api::TerminateMemberRequest& r) {
   return Verdict(std::move(v), "termination");
 }
 
+bool LooksLikeResidentId(const std::string& text) {
+  if (text.size() != 18) return false;
+  for (size_t i = 0; i < 18; ++i) {
+    const char ch = text[i];
+    const bool digit = ch >= '0' && ch <= '9';
+    if (!digit && !(i == 17 && (ch == 'X' || ch == 'x'))) return false;
+  }
+  return true;
+}
+
 Status ValidateSubmitClaim(const api::SubmitClaimRequest& r, Date today) {
   std::vector<FieldViolation> v;
   CheckIdempotencyKey(r.idempotency_key(), v);
@@ -151,7 +162,18 @@ Status ValidateSubmitClaim(const api::SubmitClaimRequest& r, Date today) {
   }
   if (c == ev::CHILD_ACCIDENT) {
     CheckText("child_id", r.child_id(), 64, true, v);
-    CheckDate("child_birth_date", r.child_birth_date(), true, today, v);
+    const std::optional<Date> born =
+        CheckDate("child_birth_date", r.child_birth_date(), true, today, v);
+    if (LooksLikeResidentId(r.child_id())) {
+      // The child's resident ID number (intake sends on only its pseudonym): a valid one, whose
+      // birth date is the child's.
+      Result<identity::ResidentId> id = identity::ParseResidentId(r.child_id(), today, "child_id");
+      if (!id.ok()) {
+        v.insert(v.end(), id.status().violations().begin(), id.status().violations().end());
+      } else if (born.has_value() && id->birth_date != *born) {
+        v.push_back({"child_birth_date", "is not the birth date in the child's ID number"});
+      }
+    }
   } else {
     if (!r.child_id().empty()) v.push_back({"child_id", "only for CHILD_ACCIDENT"});
     if (!r.child_birth_date().empty()) {

@@ -29,6 +29,10 @@ struct ValidEnrollment {
 void CheckIdempotencyKey(const std::string& key, std::vector<FieldViolation>& out);
 
 Result<ValidEnrollment> ValidateEnroll(const api::EnrollMemberRequest& r, Date today);
+
+// 18 characters shaped as a resident ID number (17 digits, then a digit or X): a child_id given
+// so is the child's ID number, which is validated as one and never leaves intake in clear.
+bool LooksLikeResidentId(const std::string& text);
 Status ValidateTerminate(const api::TerminateMemberRequest& r);
 Status ValidateSubmitClaim(const api::SubmitClaimRequest& r, Date today);
 Status ValidateAppeal(const api::AppealClaimRequest& r);
