@@ -789,7 +789,7 @@ void Intake::Appeal(const std::string& partner, const api::AppealClaimRequest& r
   if (Status bad = KeyAndBody(key, [&] { return ValidateAppeal(request); }); !bad.ok()) return reply(bad);
   IdempotentAsync(
       partner, "AppealClaim", key, request, deadline,
-      [&](std::chrono::milliseconds, const CallIdentity& call) -> Result<Prepared> {
+      [&](std::chrono::milliseconds budget, const CallIdentity& call) -> Result<Prepared> {
         if (Status s = ValidateAppeal(request); !s.ok()) return s;
         Result<std::optional<storage::ClaimRecord>> claim = LoadClaim(request.claim_id());
         if (!claim.ok()) return claim.status();
@@ -802,6 +802,12 @@ void Intake::Appeal(const std::string& partner, const api::AppealClaimRequest& r
         appealed.set_date(clock_.Today().ToString());
         appealed.set_partner_id(partner);
         appealed.set_plan_id(options_.plan_id);
+        if (!request.reason().empty()) {
+          Result<ev::SealedPersonalData> sealed = vault_.Seal(
+              (*claim)->claim().member_id(), request.reason(), "ClaimAppealed.reason", budget);
+          if (!sealed.ok()) return sealed.status();
+          *appealed.mutable_reason() = std::move(sealed).value();
+        }
         Prepared p;
         p.event =
             NewEvent(call, (*claim)->claim().member_id(), codec::kClaimAppealed, appealed);

@@ -1272,6 +1272,47 @@ TEST_F(IntakeTest, AWatchEndsAtADenialWithTheDateTheAppealWindowRunsFrom) {
   EXPECT_EQ(update.revision(), 2u);
 }
 
+TEST_F(IntakeTest, AnAppealsReasonIsRecordedSealedUnderTheMembersKey) {
+  const std::string member = EnrollOk("P1", "enroll", ResidentId("19900512", false));
+  api::SubmitClaimResponse claim;
+  ASSERT_TRUE(stub_->SubmitClaim(As("partner:P1").get(), Claim("c1", member), &claim).ok());
+  const std::string reason = "住院期间收入中断，请复核";
+  api::AppealClaimRequest appeal;
+  appeal.set_idempotency_key("a1");
+  appeal.set_claim_id(claim.claim_id());
+  appeal.set_reason(reason);
+  api::AppealClaimResponse appealed;
+  ASSERT_TRUE(stub_->AppealClaim(As("partner:P1").get(), appeal, &appealed).ok());
+
+  ev::ClaimAppealed event;
+  for (const bus::Message& m : ReadTopic(kIntakeTopic, 3)) {
+    ev::Envelope e;
+    ASSERT_TRUE(e.ParseFromString(m.value));
+    EXPECT_EQ(m.value.find(reason), std::string::npos);
+    if (e.event_id() == appealed.event_id()) {
+      ASSERT_TRUE(event.ParseFromString(e.payload()));
+    }
+  }
+  ASSERT_EQ(event.claim_id(), claim.claim_id());
+  ASSERT_FALSE(event.reason().key_id().empty());
+  EXPECT_EQ(MemberOfKeyId(event.reason().key_id()), member);
+  // The member's key (from the key topic, unwrapped with the master key) opens it.
+  bus::ConsumerOptions co;
+  co.bootstrap_servers = broker_->bootstrap_servers();
+  const int32_t key_partitions =
+      *std::move(bus::Consumer::Create(co)).value()->PartitionCount(kKeyTopic, 10s);
+  const auto latest = LatestByKey(broker_->bootstrap_servers(), kKeyTopic, key_partitions);
+  const auto wrapped = latest.find(event.reason().key_id());
+  ASSERT_NE(wrapped, latest.end());
+  ASSERT_TRUE(wrapped->second.has_value());
+  const crypto::MasterKey master = *crypto::MasterKey::FromBytes(FromHex(kMasterKeyHex));
+  Result<crypto::DataKey> key = crypto::UnwrapKey(master, wrapped->first, *wrapped->second);
+  ASSERT_TRUE(key.ok()) << key.status().ToString();
+  Result<std::string> opened = crypto::Open(*key, ToSealed(event.reason()), "ClaimAppealed.reason");
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ(*opened, reason);
+}
+
 TEST_F(IntakeTest, ListsClaimsPageByPage) {
   const std::string member = EnrollOk("P1", "enroll", ResidentId("19900512", false));
   std::set<std::string> submitted;
