@@ -39,6 +39,13 @@ def bad_request_violations(error):
     raise AssertionError("no grpc-status-details-bin trailer on " + str(error.code()))
 
 
+def resident_id(first17):
+    """A resident ID number: 17 digits and their ISO 7064 MOD 11-2 check character."""
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    total = sum(int(d) * w for d, w in zip(first17, weights))
+    return first17 + "10X98765432"[total % 11]
+
+
 def run(target, log=print):
     with grpc.insecure_channel(target) as channel:
         stub = intake_pb2_grpc.IntakeServiceStub(channel)
@@ -46,7 +53,8 @@ def run(target, log=print):
         enrolled = stub.EnrollMember(
             intake_pb2.EnrollMemberRequest(
                 idempotency_key="py-enroll-1",
-                resident_id_number="110101199005121249",
+                # Born 1990-05-12, sequence 124: a woman (even digit), as gender says.
+                resident_id_number=resident_id("11010119900512124"),
                 name="赵六",
                 phone="13800138000",
                 gender=common_pb2.FEMALE,
