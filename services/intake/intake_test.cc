@@ -314,6 +314,17 @@ class IntakeTest : public ::testing::Test {
     return r;
   }
 
+  // Adjudication's first decision on `claim_id`: approved, 45,000 fen payable.
+  ev::ClaimDecided Approval(const std::string& claim_id, const std::string& member) {
+    ev::ClaimDecided d;
+    d.set_claim_id(claim_id);
+    d.set_member_id(member);
+    d.set_outcome(ev::APPROVED);
+    d.set_payable_fen(45000);
+    d.set_revision(1);
+    return d;
+  }
+
   // Every record of a topic, from the start, until `expected` records arrived or 20 s passed.
   std::vector<bus::Message> ReadTopic(const std::string& topic, size_t expected) {
     bus::ConsumerOptions co;
@@ -1073,12 +1084,7 @@ TEST_F(IntakeTest, ADecisionReadBeforeItsSubmissionLeavesTheClaimReadableByItsPa
   const std::string member = EnrollOk("P1", "enroll", ResidentId("19900512", false));
   api::SubmitClaimResponse claim;
   ASSERT_TRUE(stub_->SubmitClaim(As("partner:P1").get(), Claim("c1", member), &claim).ok());
-  ev::ClaimDecided decided;
-  decided.set_claim_id(claim.claim_id());
-  decided.set_member_id(member);
-  decided.set_outcome(ev::APPROVED);
-  decided.set_payable_fen(45000);
-  decided.set_revision(1);
+  ev::ClaimDecided decided = Approval(claim.claim_id(), member);
   bus::Message message;
   message.topic = kDecisionsTopic;
   message.key = member;
@@ -1122,12 +1128,7 @@ TEST_F(IntakeTest, FollowsDecisionsAndPaymentsUntilPaid) {
   EXPECT_EQ(update.status(), api::RECEIVED);
 
   // Adjudication approves; payout instructs and settles (published here by hand).
-  ev::ClaimDecided decided;
-  decided.set_claim_id(claim.claim_id());
-  decided.set_member_id(member);
-  decided.set_outcome(ev::APPROVED);
-  decided.set_payable_fen(45000);
-  decided.set_revision(1);
+  ev::ClaimDecided decided = Approval(claim.claim_id(), member);
   decided.add_trace("formula floor((60,000 - 10,000) * 90 / 100) = 45,000");
   ev::PaymentInstructed instructed;
   instructed.set_payment_id("PAY-1");
@@ -1198,12 +1199,7 @@ TEST_F(IntakeTest, AFailedPaymentThatIsReissuedAndSettledLeavesTheClaimPaid) {
     }
     return got;
   };
-  ev::ClaimDecided decided;
-  decided.set_claim_id(claim.claim_id());
-  decided.set_member_id(member);
-  decided.set_outcome(ev::APPROVED);
-  decided.set_payable_fen(45000);
-  decided.set_revision(1);
+  ev::ClaimDecided decided = Approval(claim.claim_id(), member);
   publish(kDecisionsTopic, codec::kClaimDecided, decided);
   auto payment = [&](const char* id, auto message) {
     message.set_payment_id(id);

@@ -147,6 +147,19 @@ class IntakeE2eTest : public ::testing::Test {
     return r;
   }
 
+  // An accident claim for `member` (health data included).
+  api::SubmitClaimRequest Claim(const std::string& key, const std::string& member) {
+    api::SubmitClaimRequest r;
+    r.set_idempotency_key(key);
+    r.set_member_id(member);
+    r.set_coverage(ev::ACCIDENTAL_INJURY);
+    r.set_incident_date("2024-05-20");
+    r.set_amount_fen(60000);
+    r.add_documents("MEDICAL_RECEIPTS");
+    r.set_medical_detail("右臂骨折");
+    return r;
+  }
+
   size_t CountInputEvents(size_t at_least) {
     bus::ConsumerOptions co;
     co.bootstrap_servers = broker_->bootstrap_servers();
@@ -257,16 +270,9 @@ TEST_F(IntakeE2eTest, AnAcknowledgedCallSurvivesKillAndTheRetryAnswersTheSame) {
   EXPECT_EQ(again.SerializeAsString(), first.SerializeAsString());
   EXPECT_EQ(CountInputEvents(1), 1u);
   // A claim with health data, and calls refused for their content (whose errors name fields).
-  api::SubmitClaimRequest claim;
-  claim.set_idempotency_key("c1");
-  claim.set_member_id(first.member_id());
-  claim.set_coverage(ev::ACCIDENTAL_INJURY);
-  claim.set_incident_date("2024-05-20");
-  claim.set_amount_fen(60000);
-  claim.add_documents("MEDICAL_RECEIPTS");
-  claim.set_medical_detail("右臂骨折");
   api::SubmitClaimResponse submitted;
-  ASSERT_TRUE(stub_->SubmitClaim(AsPartner().get(), claim, &submitted).ok());
+  ASSERT_TRUE(stub_->SubmitClaim(AsPartner().get(), Claim("c1", first.member_id()), &submitted)
+                  .ok());
   api::EnrollMemberRequest bad = Enrollment("k2", ResidentId("19900101", true));  // wrong gender
   bad.set_bank_card_number("6222020200112233447");  // Luhn fails
   bad.set_phone("13912345678");
@@ -303,13 +309,7 @@ TEST_F(IntakeE2eTest, TlsClientCertificatesNameTheCallerAndTheHeaderIsIgnored) {
   grpc::Status s = p1->EnrollMember(WithDeadline().get(),
                                     Enrollment("k1", ResidentId("19900512", false)), &enrolled);
   ASSERT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
-  api::SubmitClaimRequest submit;
-  submit.set_idempotency_key("c1");
-  submit.set_member_id(enrolled.member_id());
-  submit.set_coverage(ev::ACCIDENTAL_INJURY);
-  submit.set_incident_date("2024-05-20");
-  submit.set_amount_fen(60000);
-  submit.add_documents("MEDICAL_RECEIPTS");
+  const api::SubmitClaimRequest submit = Claim("c1", enrolled.member_id());
   api::SubmitClaimResponse submitted;
   s = p1->SubmitClaim(WithDeadline().get(), submit, &submitted);
   ASSERT_TRUE(s.ok()) << s.error_message();
