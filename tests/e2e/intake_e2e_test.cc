@@ -19,6 +19,7 @@
 #include "mutualaid/intake/v1/intake.grpc.pb.h"
 #include "tests/support/child_process.h"
 #include "tests/support/dev_broker.h"
+#include "tests/support/intake_requests.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_pki.h"
 
@@ -147,19 +148,6 @@ class IntakeE2eTest : public ::testing::Test {
     return r;
   }
 
-  // An accident claim for `member` (health data included).
-  api::SubmitClaimRequest Claim(const std::string& key, const std::string& member) {
-    api::SubmitClaimRequest r;
-    r.set_idempotency_key(key);
-    r.set_member_id(member);
-    r.set_coverage(ev::ACCIDENTAL_INJURY);
-    r.set_incident_date("2024-05-20");
-    r.set_amount_fen(60000);
-    r.add_documents("MEDICAL_RECEIPTS");
-    r.set_medical_detail("右臂骨折");
-    return r;
-  }
-
   size_t CountInputEvents(size_t at_least) {
     bus::ConsumerOptions co;
     co.bootstrap_servers = broker_->bootstrap_servers();
@@ -271,7 +259,7 @@ TEST_F(IntakeE2eTest, AnAcknowledgedCallSurvivesKillAndTheRetryAnswersTheSame) {
   EXPECT_EQ(CountInputEvents(1), 1u);
   // A claim with health data, and calls refused for their content (whose errors name fields).
   api::SubmitClaimResponse submitted;
-  ASSERT_TRUE(stub_->SubmitClaim(AsPartner().get(), Claim("c1", first.member_id()), &submitted)
+  ASSERT_TRUE(stub_->SubmitClaim(AsPartner().get(), test_support::AccidentClaim("c1", first.member_id(), "右臂骨折"), &submitted)
                   .ok());
   api::EnrollMemberRequest bad = Enrollment("k2", ResidentId("19900101", true));  // wrong gender
   bad.set_bank_card_number("6222020200112233447");  // Luhn fails
@@ -309,7 +297,7 @@ TEST_F(IntakeE2eTest, TlsClientCertificatesNameTheCallerAndTheHeaderIsIgnored) {
   grpc::Status s = p1->EnrollMember(WithDeadline().get(),
                                     Enrollment("k1", ResidentId("19900512", false)), &enrolled);
   ASSERT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
-  const api::SubmitClaimRequest submit = Claim("c1", enrolled.member_id());
+  const api::SubmitClaimRequest submit = test_support::AccidentClaim("c1", enrolled.member_id());
   api::SubmitClaimResponse submitted;
   s = p1->SubmitClaim(WithDeadline().get(), submit, &submitted);
   ASSERT_TRUE(s.ok()) << s.error_message();

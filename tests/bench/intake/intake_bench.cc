@@ -53,6 +53,7 @@
 #include "services/intake/key_claims.h"
 #include "services/intake/vault.h"
 #include "tests/support/dev_broker.h"
+#include "tests/support/intake_requests.h"
 #include "tests/support/temp_dir.h"
 
 namespace claims::intake {
@@ -104,15 +105,7 @@ api::EnrollMemberRequest Enrollment(const std::string& key, int n) {
 }
 
 api::SubmitClaimRequest Claim(const std::string& key, const std::string& member) {
-  api::SubmitClaimRequest r;
-  r.set_idempotency_key(key);
-  r.set_member_id(member);
-  r.set_coverage(ev::ACCIDENTAL_INJURY);
-  r.set_incident_date("2024-05-20");
-  r.set_amount_fen(60000);
-  r.add_documents("MEDICAL_RECEIPTS");
-  r.set_medical_detail("左腿骨折");
-  return r;
+  return test_support::AccidentClaim(key, member);
 }
 
 // The baseline: SubmitClaim answered at once with a response of the size intake's has.
