@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "libs/identity/resident_id.h"
 
 namespace claims::intake {
@@ -170,6 +172,105 @@ TEST(ValidationTest, CountsLengthsInCharactersAsTheApiStatesThem) {
   c.add_documents(Repeat("证", 65));
   EXPECT_EQ(Fields(ValidateSubmitClaim(c, kToday)),
             std::vector<std::string>{"documents[" + std::to_string(c.documents_size() - 1) + "]"});
+}
+
+// One change to a good request, and the fields it makes bad (none: still good).
+template <typename Request>
+struct Row {
+  const char* what;
+  std::function<void(Request&)> change;
+  std::vector<std::string> bad;
+};
+
+TEST(ValidationTest, ClaimTable) {
+  const std::vector<Row<api::SubmitClaimRequest>> rows = {
+      {"amount 0", [](auto& r) { r.set_amount_fen(0); }, {}},
+      {"amount at the cap", [](auto& r) { r.set_amount_fen(1'000'000'000); }, {}},
+      {"amount over the cap", [](auto& r) { r.set_amount_fen(1'000'000'001); }, {"amount_fen"}},
+      {"negative amount", [](auto& r) { r.set_amount_fen(-1); }, {"amount_fen"}},
+      {"incident today", [](auto& r) { r.set_incident_date("2024-06-01"); }, {}},
+      {"incident tomorrow", [](auto& r) { r.set_incident_date("2024-06-02"); }, {"incident_date"}},
+      {"incident 29 Feb of a leap year", [](auto& r) { r.set_incident_date("2024-02-29"); }, {}},
+      {"incident 29 Feb otherwise", [](auto& r) { r.set_incident_date("2023-02-29"); },
+       {"incident_date"}},
+      {"slashed date", [](auto& r) { r.set_incident_date("2024/05/20"); }, {"incident_date"}},
+      {"no coverage", [](auto& r) { r.set_coverage(ev::COVERAGE_UNSPECIFIED); }, {"coverage"}},
+      {"no member", [](auto& r) { r.set_member_id(""); }, {"member_id"}},
+      {"empty document", [](auto& r) { r.add_documents(""); }, {"documents[1]"}},
+      {"20 documents", [](auto& r) { for (int i = 1; i < 20; ++i) r.add_documents("D"); }, {}},
+      {"21 documents", [](auto& r) { for (int i = 1; i < 21; ++i) r.add_documents("D"); },
+       {"documents"}},
+      {"condition code on an accident", [](auto& r) { r.set_condition_code("C01"); },
+       {"condition_code"}},
+      {"child born in the future",
+       [](auto& r) {
+         r.set_coverage(ev::CHILD_ACCIDENT);
+         r.set_child_id("c-1");
+         r.set_child_birth_date("2024-07-01");
+       },
+       {"child_birth_date"}},
+      {"key with a space", [](auto& r) { r.set_idempotency_key("a b"); }, {"idempotency_key"}},
+      {"key of 128", [](auto& r) { r.set_idempotency_key(std::string(128, 'k')); }, {}},
+      {"key of 129", [](auto& r) { r.set_idempotency_key(std::string(129, 'k')); },
+       {"idempotency_key"}},
+  };
+  for (const auto& row : rows) {
+    api::SubmitClaimRequest r = GoodClaim();
+    row.change(r);
+    EXPECT_EQ(Fields(ValidateSubmitClaim(r, kToday)), row.bad) << row.what;
+  }
+}
+
+TEST(ValidationTest, EnrollmentTable) {
+  const std::vector<Row<api::EnrollMemberRequest>> rows = {
+      {"plan year 1999", [](auto& r) { r.set_plan_year(1999); }, {"plan_year", "start_date"}},
+      {"start outside the plan year", [](auto& r) { r.set_start_date("2023-12-31"); },
+       {"start_date"}},
+      {"gender unspecified", [](auto& r) { r.set_gender(ev::GENDER_UNSPECIFIED); }, {"gender"}},
+      {"no phone (optional)", [](auto& r) { r.set_phone(""); }, {}},
+      {"landline phone", [](auto& r) { r.set_phone("01012345678"); }, {"phone"}},
+      {"name of 65", [](auto& r) { r.set_name(std::string(65, 'n')); }, {"name"}},
+      {"no bank name", [](auto& r) { r.set_bank_name(""); }, {"bank_name"}},
+      {"occupation unspecified", [](auto& r) { r.set_occupation(ev::OCCUPATION_UNSPECIFIED); },
+       {"occupation"}},
+  };
+  for (const auto& row : rows) {
+    api::EnrollMemberRequest r = GoodEnrollment();
+    row.change(r);
+    EXPECT_EQ(Fields(ValidateEnroll(r, kToday).status()), row.bad) << row.what;
+  }
+}
+
+TEST(ValidationTest, TerminationAndAppealTables) {
+  api::TerminateMemberRequest t;
+  t.set_idempotency_key("t1");
+  t.set_member_id("m1");
+  t.set_date("2024-05-31");
+  EXPECT_TRUE(ValidateTerminate(t).ok());
+  const std::vector<Row<api::TerminateMemberRequest>> terminations = {
+      {"no date", [](auto& r) { r.set_date(""); }, {"date"}},
+      {"not a day", [](auto& r) { r.set_date("2024-04-31"); }, {"date"}},
+      {"no member", [](auto& r) { r.set_member_id(""); }, {"member_id"}},
+      {"no key", [](auto& r) { r.set_idempotency_key(""); }, {"idempotency_key"}},
+  };
+  for (const auto& row : terminations) {
+    api::TerminateMemberRequest r = t;
+    row.change(r);
+    EXPECT_EQ(Fields(ValidateTerminate(r)), row.bad) << row.what;
+  }
+  api::AppealClaimRequest a;
+  a.set_idempotency_key("a1");
+  a.set_claim_id("CL-1");
+  EXPECT_TRUE(ValidateAppeal(a).ok());  // a reason is optional
+  const std::vector<Row<api::AppealClaimRequest>> appeals = {
+      {"no claim", [](auto& r) { r.set_claim_id(""); }, {"claim_id"}},
+      {"reason with a control character", [](auto& r) { r.set_reason("a\x07" "b"); }, {"reason"}},
+  };
+  for (const auto& row : appeals) {
+    api::AppealClaimRequest r = a;
+    row.change(r);
+    EXPECT_EQ(Fields(ValidateAppeal(r)), row.bad) << row.what;
+  }
 }
 
 }  // namespace
