@@ -64,9 +64,8 @@ Status Decode(const grpc::ByteBuffer& bytes, google::protobuf::Message& out) {
     return InvalidArgument("the message could not be read", {{"message", "unreadable"}});
   }
   if (slices.size() == 1) {
-    return Decode(std::string_view(reinterpret_cast<const char*>(slices[0].begin()),
-                                   slices[0].size()),
-                  out);
+    return Decode(
+        std::string_view(reinterpret_cast<const char*>(slices[0].begin()), slices[0].size()), out);
   }
   std::string joined;
   joined.reserve(bytes.Length());

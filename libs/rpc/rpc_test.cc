@@ -29,9 +29,8 @@ TEST(DecodeTest, NamesEveryStringFieldThatIsNotUtf8AndDecodesTheRest) {
   api::SubmitClaimRequest decoded;
   const Status s = Decode(bytes, decoded);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(s.violations(),
-            (std::vector<FieldViolation>{{"documents[1]", "not valid UTF-8"},
-                                         {"medical_detail", "not valid UTF-8"}}));
+  EXPECT_EQ(s.violations(), (std::vector<FieldViolation>{{"documents[1]", "not valid UTF-8"},
+                                                         {"medical_detail", "not valid UTF-8"}}));
   EXPECT_EQ(decoded.ByteSizeLong(), 0u);  // nothing half-parsed is left
 
   claim.set_documents(1, "PHOTOS");
@@ -45,11 +44,13 @@ TEST(DecodeTest, NamesEveryStringFieldThatIsNotUtf8AndDecodesTheRest) {
   api::FieldViolation* v = response.mutable_refusals(0)->add_violations();
   v->set_field("name");
   v->set_description("\xe2\x82");  // truncated
-  EXPECT_EQ(InvalidUtf8Fields(response.SerializeAsString(), *response.GetDescriptor()),
-            (std::vector<FieldViolation>{{"refusals[0].violations[1].description",
-                                          "not valid UTF-8"}}));
+  EXPECT_EQ(
+      InvalidUtf8Fields(response.SerializeAsString(), *response.GetDescriptor()),
+      (std::vector<FieldViolation>{{"refusals[0].violations[1].description", "not valid UTF-8"}}));
   // Field 1, 5 bytes promised, 2 sent.
-  const Status malformed = Decode(std::string("\x0a\x05" "ab"), decoded);
+  const Status malformed = Decode(std::string("\x0a\x05"
+                                              "ab"),
+                                  decoded);
   EXPECT_EQ(malformed.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(malformed.violations(),
             (std::vector<FieldViolation>{{"message", "malformed protobuf bytes"}}));

@@ -48,9 +48,10 @@ ServerOptions ServerOptionsFromFlags(const runtime::Flags& flags) {
 
 void WarnIfInsecure(const runtime::Logger& log, const ServerOptions& options) {
   if (!options.insecure_dev) return;
-  log.Warn("insecure dev mode: plaintext gRPC, and callers are whoever the x-claims-principal "
-           "header names; never in production",
-           {{"listen", options.listen}});
+  log.Warn(
+      "insecure dev mode: plaintext gRPC, and callers are whoever the x-claims-principal "
+      "header names; never in production",
+      {{"listen", options.listen}});
 }
 
 Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,

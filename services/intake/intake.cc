@@ -187,8 +187,8 @@ ev::Envelope Intake::NewEvent(const CallIdentity& call, const std::string& membe
   ev::Envelope e = codec::Wrap(type, payload);
   // Deterministic from the call: a retried submission is the same event, another request under
   // a purged key another event.
-  const std::string digest = crypto::Sha256Hex(
-      Join(Join(Join(call.partner, call.method), call.key), call.request_mac));
+  const std::string digest =
+      crypto::Sha256Hex(Join(Join(Join(call.partner, call.method), call.key), call.request_mac));
   e.set_event_id("in-" + digest.substr(0, 32));
   e.set_member_id(member);
   e.set_business_date(clock_.Today().ToString());
@@ -370,15 +370,14 @@ Result<api::EnrollMemberResponse> Intake::Enroll(const std::string& partner,
       !bad.ok()) {
     return bad;
   }
-  Result<std::string> response =
-      Idempotent(partner, "EnrollMember", request.idempotency_key(), request, deadline,
-                 [&](std::chrono::milliseconds budget, const CallIdentity& call)
-                     -> Result<Prepared> {
-                   Result<ValidEnrollment> valid = ValidateEnroll(request, clock_.Today());
-                   if (!valid.ok()) return valid.status();
-                   return PrepareEnroll(call, request, *valid,
-                                        vault_.MemberId(valid->resident_id.number), budget);
-                 });
+  Result<std::string> response = Idempotent(
+      partner, "EnrollMember", request.idempotency_key(), request, deadline,
+      [&](std::chrono::milliseconds budget, const CallIdentity& call) -> Result<Prepared> {
+        Result<ValidEnrollment> valid = ValidateEnroll(request, clock_.Today());
+        if (!valid.ok()) return valid.status();
+        return PrepareEnroll(call, request, *valid, vault_.MemberId(valid->resident_id.number),
+                             budget);
+      });
   if (!response.ok()) return response.status();
   return ParseAs<api::EnrollMemberResponse>(*response, "response");
 }
@@ -530,9 +529,9 @@ void Intake::StageLocked(const std::string& partner,
     const size_t w = fresh[f];
     const size_t i = window[w];
     Looked& l = looked[w];
-    Result<Prepared> p = PrepareEnroll({partner, method, requests[i].idempotency_key(),
-                                        l.request_hash},
-                                       requests[i], *l.valid, l.member, budget);
+    Result<Prepared> p =
+        PrepareEnroll({partner, method, requests[i].idempotency_key(), l.request_hash}, requests[i],
+                      *l.valid, l.member, budget);
     if (!p.ok()) {
       out[i] = p.status();
       return;
@@ -684,7 +683,8 @@ void Intake::PublishAndRecord(StagedEnrollments& part,
 void Intake::Terminate(const std::string& partner, const api::TerminateMemberRequest& request,
                        Deadline deadline, Reply<api::TerminateMemberResponse> reply) {
   const std::string& key = request.idempotency_key();
-  if (Status bad = KeyAndBody(key, [&] { return ValidateTerminate(request); }); !bad.ok()) return reply(bad);
+  if (Status bad = KeyAndBody(key, [&] { return ValidateTerminate(request); }); !bad.ok())
+    return reply(bad);
   IdempotentAsync(
       partner, "TerminateMember", key, request, deadline,
       [&](std::chrono::milliseconds, const CallIdentity& call) -> Result<Prepared> {
@@ -717,7 +717,9 @@ Result<api::TerminateMemberResponse> Intake::Terminate(const std::string& partne
 void Intake::SubmitClaim(const std::string& partner, const api::SubmitClaimRequest& request,
                          Deadline deadline, Reply<api::SubmitClaimResponse> reply) {
   const std::string& key = request.idempotency_key();
-  if (Status bad = KeyAndBody(key, [&] { return ValidateSubmitClaim(request, clock_.Today()); }); !bad.ok()) return reply(bad);
+  if (Status bad = KeyAndBody(key, [&] { return ValidateSubmitClaim(request, clock_.Today()); });
+      !bad.ok())
+    return reply(bad);
   IdempotentAsync(
       partner, "SubmitClaim", key, request, deadline,
       [&](std::chrono::milliseconds budget, const CallIdentity& call) -> Result<Prepared> {
@@ -786,7 +788,8 @@ Result<api::SubmitClaimResponse> Intake::SubmitClaim(const std::string& partner,
 void Intake::Appeal(const std::string& partner, const api::AppealClaimRequest& request,
                     Deadline deadline, Reply<api::AppealClaimResponse> reply) {
   const std::string& key = request.idempotency_key();
-  if (Status bad = KeyAndBody(key, [&] { return ValidateAppeal(request); }); !bad.ok()) return reply(bad);
+  if (Status bad = KeyAndBody(key, [&] { return ValidateAppeal(request); }); !bad.ok())
+    return reply(bad);
   IdempotentAsync(
       partner, "AppealClaim", key, request, deadline,
       [&](std::chrono::milliseconds budget, const CallIdentity& call) -> Result<Prepared> {
@@ -809,8 +812,7 @@ void Intake::Appeal(const std::string& partner, const api::AppealClaimRequest& r
           *appealed.mutable_reason() = std::move(sealed).value();
         }
         Prepared p;
-        p.event =
-            NewEvent(call, (*claim)->claim().member_id(), codec::kClaimAppealed, appealed);
+        p.event = NewEvent(call, (*claim)->claim().member_id(), codec::kClaimAppealed, appealed);
         api::AppealClaimResponse r;
         r.set_event_id(p.event.event_id());
         p.response = r.SerializeAsString();
@@ -895,8 +897,8 @@ Result<api::ListClaimsResponse> Intake::ListClaims(const ClaimReader& reader,
   Status scan_error;
   bool more = false;
   std::string last;
-  Status s = store_.ScanRange(
-      kPartnerClaimsCf, begin, end, [&](std::string_view k, std::string_view) {
+  Status s =
+      store_.ScanRange(kPartnerClaimsCf, begin, end, [&](std::string_view k, std::string_view) {
         const size_t nul = k.find('\0');
         if (nul == std::string_view::npos) return true;  // not an index entry
         const std::string claim_id(k.substr(nul + 1));

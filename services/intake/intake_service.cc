@@ -101,8 +101,7 @@ int MethodIndex(const char* method) {
 
 }  // namespace
 
-IntakeService::IntakeService(Intake& intake, rpc::AuthOptions auth)
-    : intake_(intake), auth_(auth) {
+IntakeService::IntakeService(Intake& intake, rpc::AuthOptions auth) : intake_(intake), auth_(auth) {
   using grpc::ByteBuffer;
   MarkMethodStreamed(
       MethodIndex("EnrollMember"),
@@ -124,12 +123,11 @@ IntakeService::IntakeService(Intake& intake, rpc::AuthOptions auth)
                          [this](grpc::ServerContext* context, GetClaimStream* stream) {
                            return GetClaimBytes(context, stream);
                          }));
-  MarkMethodStreamed(
-      MethodIndex("ListClaims"),
-      new grpc::internal::StreamedUnaryHandler<ByteBuffer, api::ListClaimsResponse>(
-          [this](grpc::ServerContext* context, ListClaimsStream* stream) {
-            return ListClaimsBytes(context, stream);
-          }));
+  MarkMethodStreamed(MethodIndex("ListClaims"),
+                     new grpc::internal::StreamedUnaryHandler<ByteBuffer, api::ListClaimsResponse>(
+                         [this](grpc::ServerContext* context, ListClaimsStream* stream) {
+                           return ListClaimsBytes(context, stream);
+                         }));
   MarkMethodStreamed(MethodIndex("WatchClaim"),
                      new grpc::internal::SplitServerStreamingHandler<ByteBuffer, api::Claim>(
                          [this](grpc::ServerContext* context, WatchClaimStream* stream) {
@@ -142,8 +140,9 @@ Result<ClaimReader> IntakeService::Reader(const grpc::ServerContextBase& context
   if (!caller.ok()) return caller.status();
   if (caller->role == rpc::Role::kPartner) return ClaimReader::Partner(caller->id);
   if (caller->role == rpc::Role::kAuditor) return ClaimReader::Auditor();
-  return PermissionDenied(std::string("reading claims needs the partner or auditor role; caller is ") +
-                          rpc::RoleName(caller->role));
+  return PermissionDenied(
+      std::string("reading claims needs the partner or auditor role; caller is ") +
+      rpc::RoleName(caller->role));
 }
 
 Result<std::string> IntakeService::Partner(const grpc::ServerContextBase& context) const {
@@ -368,8 +367,7 @@ grpc::ServerUnaryReactor* IntakeService::AppealClaim(grpc::CallbackServerContext
 
 grpc::Status IntakeService::GetClaimBytes(grpc::ServerContext* context, GetClaimStream* stream) {
   return Answer<api::GetClaimRequest>(
-      Reader(*context), *stream,
-      [&](const ClaimReader& reader, const api::GetClaimRequest& r) {
+      Reader(*context), *stream, [&](const ClaimReader& reader, const api::GetClaimRequest& r) {
         return intake_.GetClaim(reader, r);
       });
 }
@@ -377,8 +375,7 @@ grpc::Status IntakeService::GetClaimBytes(grpc::ServerContext* context, GetClaim
 grpc::Status IntakeService::ListClaimsBytes(grpc::ServerContext* context,
                                             ListClaimsStream* stream) {
   return Answer<api::ListClaimsRequest>(
-      Reader(*context), *stream,
-      [&](const ClaimReader& reader, const api::ListClaimsRequest& r) {
+      Reader(*context), *stream, [&](const ClaimReader& reader, const api::ListClaimsRequest& r) {
         return intake_.ListClaims(reader, r);
       });
 }

@@ -2,8 +2,8 @@
 
 #include "services/intake/intake.h"
 
-#include <grpcpp/grpcpp.h>
 #include <google/protobuf/unknown_field_set.h>
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
@@ -562,13 +562,11 @@ TEST_F(IntakeTest, AChildsIdNumberIsCheckedAndTravelsOnlyAsItsPseudonym) {
   api::SubmitClaimResponse refused;
   std::string bad_check = child;
   bad_check.back() = bad_check.back() == '0' ? '1' : '0';
-  grpc::Status s =
-      stub_->SubmitClaim(As("partner:P1").get(), child_claim("k3", bad_check, "2015-06-01"),
-                         &refused);
+  grpc::Status s = stub_->SubmitClaim(As("partner:P1").get(),
+                                      child_claim("k3", bad_check, "2015-06-01"), &refused);
   ASSERT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(rpc::FromGrpc(s).violations().at(0).field, "child_id");
-  s = stub_->SubmitClaim(As("partner:P1").get(), child_claim("k4", child, "2016-06-01"),
-                         &refused);
+  s = stub_->SubmitClaim(As("partner:P1").get(), child_claim("k4", child, "2016-06-01"), &refused);
   ASSERT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(rpc::FromGrpc(s).violations().at(0).field, "child_birth_date");
   // Any other child reference travels as given.
@@ -1013,9 +1011,9 @@ TEST_F(IntakeTest, PartnersSeeAndActOnTheirOwnMembersAndClaimsOnly) {
   EXPECT_EQ(stub_->ListClaims(As("auditor:a1").get(), list, &refused_list).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
   api::SubmitClaimResponse by_auditor;
-  EXPECT_EQ(stub_->SubmitClaim(As("auditor:a1").get(), Claim("c9", member), &by_auditor)
-                .error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(
+      stub_->SubmitClaim(As("auditor:a1").get(), Claim("c9", member), &by_auditor).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(stub_->AppealClaim(As("auditor:a1").get(), appeal, &appealed).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(stub_->GetClaim(As("operator:o1").get(), get, &seen).error_code(),
@@ -1381,9 +1379,8 @@ TEST_F(IntakeTest, BulkEnrollRefusesRecordsThatDoNotParseAndGoesOnWithTheStream)
   auto writer = stub_->BulkEnroll(&context, &response);
   constexpr int kRecords = 6;
   for (int i = 0; i < kRecords; ++i) {
-    api::EnrollMemberRequest r =
-        Enrollment("undecodable-" + std::to_string(i),
-                   ResidentId("19900512", false, std::to_string(10 + i)));
+    api::EnrollMemberRequest r = Enrollment("undecodable-" + std::to_string(i),
+                                            ResidentId("19900512", false, std::to_string(10 + i)));
     if (i == 2) r.set_name("\xff");
     if (i == kRecords - 1) r.set_bank_name("\xe5\xb7");  // the last one too
     ASSERT_TRUE(writer->Write(r));
@@ -1971,7 +1968,8 @@ TEST_F(IntakeTest, PurgesIdempotencyKeysOlderThanTheRetentionAndKeepsNewerOnes) 
   FixedBusinessClock later(kToday.AddDays(8));
   Intake later_intake(intake_options_, *store_, *log_, *vault_, *claims_, later);
   ASSERT_EQ(*later_intake.PurgeIdempotencyKeys(), 3u);  // week-claim, new-claim, old-claim again
-  Result<api::SubmitClaimResponse> same = later_intake.SubmitClaim("P1", Claim("new-claim", member));
+  Result<api::SubmitClaimResponse> same =
+      later_intake.SubmitClaim("P1", Claim("new-claim", member));
   ASSERT_TRUE(same.ok()) << same.status().ToString();
   EXPECT_EQ(same->SerializeAsString(), new_claim->SerializeAsString());
 

@@ -191,16 +191,25 @@ TEST(ValidationTest, ClaimTable) {
       {"incident today", [](auto& r) { r.set_incident_date("2024-06-01"); }, {}},
       {"incident tomorrow", [](auto& r) { r.set_incident_date("2024-06-02"); }, {"incident_date"}},
       {"incident 29 Feb of a leap year", [](auto& r) { r.set_incident_date("2024-02-29"); }, {}},
-      {"incident 29 Feb otherwise", [](auto& r) { r.set_incident_date("2023-02-29"); },
+      {"incident 29 Feb otherwise",
+       [](auto& r) { r.set_incident_date("2023-02-29"); },
        {"incident_date"}},
       {"slashed date", [](auto& r) { r.set_incident_date("2024/05/20"); }, {"incident_date"}},
       {"no coverage", [](auto& r) { r.set_coverage(ev::COVERAGE_UNSPECIFIED); }, {"coverage"}},
       {"no member", [](auto& r) { r.set_member_id(""); }, {"member_id"}},
       {"empty document", [](auto& r) { r.add_documents(""); }, {"documents[1]"}},
-      {"20 documents", [](auto& r) { for (int i = 1; i < 20; ++i) r.add_documents("D"); }, {}},
-      {"21 documents", [](auto& r) { for (int i = 1; i < 21; ++i) r.add_documents("D"); },
+      {"20 documents",
+       [](auto& r) {
+         for (int i = 1; i < 20; ++i) r.add_documents("D");
+       },
+       {}},
+      {"21 documents",
+       [](auto& r) {
+         for (int i = 1; i < 21; ++i) r.add_documents("D");
+       },
        {"documents"}},
-      {"condition code on an accident", [](auto& r) { r.set_condition_code("C01"); },
+      {"condition code on an accident",
+       [](auto& r) { r.set_condition_code("C01"); },
        {"condition_code"}},
       {"child born in the future",
        [](auto& r) {
@@ -211,7 +220,8 @@ TEST(ValidationTest, ClaimTable) {
        {"child_birth_date"}},
       {"key with a space", [](auto& r) { r.set_idempotency_key("a b"); }, {"idempotency_key"}},
       {"key of 128", [](auto& r) { r.set_idempotency_key(std::string(128, 'k')); }, {}},
-      {"key of 129", [](auto& r) { r.set_idempotency_key(std::string(129, 'k')); },
+      {"key of 129",
+       [](auto& r) { r.set_idempotency_key(std::string(129, 'k')); },
        {"idempotency_key"}},
   };
   for (const auto& row : rows) {
@@ -224,14 +234,16 @@ TEST(ValidationTest, ClaimTable) {
 TEST(ValidationTest, EnrollmentTable) {
   const std::vector<Row<api::EnrollMemberRequest>> rows = {
       {"plan year 1999", [](auto& r) { r.set_plan_year(1999); }, {"plan_year", "start_date"}},
-      {"start outside the plan year", [](auto& r) { r.set_start_date("2023-12-31"); },
+      {"start outside the plan year",
+       [](auto& r) { r.set_start_date("2023-12-31"); },
        {"start_date"}},
       {"gender unspecified", [](auto& r) { r.set_gender(ev::GENDER_UNSPECIFIED); }, {"gender"}},
       {"no phone (optional)", [](auto& r) { r.set_phone(""); }, {}},
       {"landline phone", [](auto& r) { r.set_phone("01012345678"); }, {"phone"}},
       {"name of 65", [](auto& r) { r.set_name(std::string(65, 'n')); }, {"name"}},
       {"no bank name", [](auto& r) { r.set_bank_name(""); }, {"bank_name"}},
-      {"occupation unspecified", [](auto& r) { r.set_occupation(ev::OCCUPATION_UNSPECIFIED); },
+      {"occupation unspecified",
+       [](auto& r) { r.set_occupation(ev::OCCUPATION_UNSPECIFIED); },
        {"occupation"}},
   };
   for (const auto& row : rows) {
@@ -264,7 +276,13 @@ TEST(ValidationTest, TerminationAndAppealTables) {
   EXPECT_TRUE(ValidateAppeal(a).ok());  // a reason is optional
   const std::vector<Row<api::AppealClaimRequest>> appeals = {
       {"no claim", [](auto& r) { r.set_claim_id(""); }, {"claim_id"}},
-      {"reason with a control character", [](auto& r) { r.set_reason("a\x07" "b"); }, {"reason"}},
+      {"reason with a control character",
+       [](auto& r) {
+         r.set_reason(
+             "a\x07"
+             "b");
+       },
+       {"reason"}},
   };
   for (const auto& row : appeals) {
     api::AppealClaimRequest r = a;

@@ -259,10 +259,13 @@ TEST_F(IntakeE2eTest, AnAcknowledgedCallSurvivesKillAndTheRetryAnswersTheSame) {
   EXPECT_EQ(CountInputEvents(1), 1u);
   // A claim with health data, and calls refused for their content (whose errors name fields).
   api::SubmitClaimResponse submitted;
-  ASSERT_TRUE(stub_->SubmitClaim(AsPartner().get(), test_support::AccidentClaim("c1", first.member_id(), "右臂骨折"), &submitted)
+  ASSERT_TRUE(stub_
+                  ->SubmitClaim(AsPartner().get(),
+                                test_support::AccidentClaim("c1", first.member_id(), "右臂骨折"),
+                                &submitted)
                   .ok());
   api::EnrollMemberRequest bad = Enrollment("k2", ResidentId("19900101", true));  // wrong gender
-  bad.set_bank_card_number("6222020200112233447");  // Luhn fails
+  bad.set_bank_card_number("6222020200112233447");                                // Luhn fails
   bad.set_phone("13912345678");
   api::EnrollMemberResponse refused;
   EXPECT_EQ(stub_->EnrollMember(AsPartner().get(), bad, &refused).error_code(),
@@ -470,9 +473,8 @@ TEST_F(IntakeE2eTest, RefusesToStartWithoutKeysNamingTheFlag) {
   spawn.stderr_path = dir_->File("retention.log");
   child = test_support::ChildProcess::Spawn(
       {CLAIMS_INTAKE_BINARY, "--bootstrap-servers", broker_->bootstrap_servers(), "--data-dir",
-       dir_->File("data"), "--pseudonym-key-file", dir_->File("pseudonym.key"),
-       "--master-key-file", dir_->File("master.key"), "--insecure-dev",
-       "--idempotency-retention-days", "7"},
+       dir_->File("data"), "--pseudonym-key-file", dir_->File("pseudonym.key"), "--master-key-file",
+       dir_->File("master.key"), "--insecure-dev", "--idempotency-retention-days", "7"},
       spawn);
   ASSERT_TRUE(child.ok());
   EXPECT_EQ(*child->Wait(10s), 2);

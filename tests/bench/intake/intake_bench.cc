@@ -118,7 +118,8 @@ class EchoService final : public api::IntakeService::Service {
     return grpc::Status::OK;
   }
   // The baseline of BulkEnroll: the stream read to its end, each record counted, nothing else.
-  grpc::Status BulkEnroll(grpc::ServerContext*, grpc::ServerReader<api::EnrollMemberRequest>* reader,
+  grpc::Status BulkEnroll(grpc::ServerContext*,
+                          grpc::ServerReader<api::EnrollMemberRequest>* reader,
                           api::BulkEnrollResponse* response) override {
     api::EnrollMemberRequest record;
     int32_t read = 0;
@@ -277,12 +278,12 @@ Figures Drive(int port, int streams, Clock::duration duration,
 struct Bulk {
   api::BulkEnrollResponse response;
   double seconds = 0;
-  double per_second = 0;          // members accepted (read, by the drain) per second
-  double cpu_us_per_member = 0;   // this process and the dev broker
+  double per_second = 0;         // members accepted (read, by the drain) per second
+  double cpu_us_per_member = 0;  // this process and the dev broker
 };
 Bulk StreamAll(int port, const std::vector<api::EnrollMemberRequest>& season) {
-  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
-                                     grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials());
   auto stub = api::IntakeService::NewStub(channel);
   grpc::ClientContext context;
   context.AddMetadata(rpc::kPrincipalHeader, kPartner);
@@ -485,10 +486,12 @@ int Run(int argc, char** argv) {
       decided.set_outcome(ev::APPROVED);
       decided.set_payable_fen(45000);
       decided.set_revision(1);
-      const std::vector<bus::Delivery> acked = (*producer)->ProduceAll(
-          {{kDecisionsTopic, member, codec::Wrap(codec::kClaimDecided, decided).SerializeAsString(),
-            {}}},
-          10s);
+      const std::vector<bus::Delivery> acked =
+          (*producer)->ProduceAll({{kDecisionsTopic,
+                                    member,
+                                    codec::Wrap(codec::kClaimDecided, decided).SerializeAsString(),
+                                    {}}},
+                                  10s);
       if (!acked[0].status.ok()) Die("publishing a decision: " + acked[0].status.ToString());
       const Clock::time_point published = Clock::now();
       api::GetClaimRequest get;
@@ -506,10 +509,11 @@ int Run(int argc, char** argv) {
     stop_following = true;
     following.join();
     std::sort(visible_ms.begin(), visible_ms.end());
-    std::printf("%-28s p50 %6.1f ms  p99 %6.1f ms  max %6.1f ms  (%d decisions, 20/s; target p99 "
-                "<= 1000 ms)\n",
-                "decision visible in GetClaim", visible_ms[visible_ms.size() / 2],
-                visible_ms[visible_ms.size() * 99 / 100], visible_ms.back(), kDecisions);
+    std::printf(
+        "%-28s p50 %6.1f ms  p99 %6.1f ms  max %6.1f ms  (%d decisions, 20/s; target p99 "
+        "<= 1000 ms)\n",
+        "decision visible in GetClaim", visible_ms[visible_ms.size() / 2],
+        visible_ms[visible_ms.size() * 99 / 100], visible_ms.back(), kDecisions);
   }
 
   intake_server->reset();
