@@ -1,6 +1,9 @@
 // The intake binary as ops run it: its own process, the dev broker, flags, SIGTERM, SIGKILL.
 
 #include <arpa/inet.h>
+#include <google/protobuf/descriptor.pb.h>
+#include <google/protobuf/unknown_field_set.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -9,6 +12,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "libs/bus/consumer.h"
@@ -148,6 +152,46 @@ class IntakeE2eTest : public ::testing::Test {
     return r;
   }
 
+  // One request and its answer on grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo,
+  // as grpcurl would ask (hand-encoded: Debian ships no reflection stubs). The answer's bytes,
+  // empty when the call failed.
+  std::string Reflect(const std::string& request) {
+    grpc::GenericStub stub(
+        grpc::CreateChannel("127.0.0.1:" + grpc_port_, grpc::InsecureChannelCredentials()));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + 10s);
+    grpc::CompletionQueue cq;
+    auto call = stub.PrepareCall(
+        &context, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+    void* tag = nullptr;
+    bool ok = false;
+    auto step = [&](int want) {
+      return cq.Next(&tag, &ok) && ok && tag == reinterpret_cast<void*>(want);
+    };
+    call->StartCall(reinterpret_cast<void*>(1));
+    if (!step(1)) return "";
+    grpc::Slice slice(request);
+    call->Write(grpc::ByteBuffer(&slice, 1), reinterpret_cast<void*>(2));
+    if (!step(2)) return "";
+    grpc::ByteBuffer answer;
+    call->Read(&answer, reinterpret_cast<void*>(3));
+    const bool read = step(3);
+    call->WritesDone(reinterpret_cast<void*>(4));
+    (void)step(4);
+    grpc::Status status;
+    call->Finish(&status, reinterpret_cast<void*>(5));
+    (void)cq.Next(&tag, &ok);
+    cq.Shutdown();
+    while (cq.Next(&tag, &ok)) {
+    }
+    std::vector<grpc::Slice> slices;
+    if (!read || !answer.Dump(&slices).ok()) return "";
+    std::string out;
+    for (const grpc::Slice& s : slices)
+      out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    return out;
+  }
+
   size_t CountInputEvents(size_t at_least) {
     bus::ConsumerOptions co;
     co.bootstrap_servers = broker_->bootstrap_servers();
@@ -241,6 +285,50 @@ TEST_F(IntakeE2eTest, ServesHealthMetricsAndStopsCleanlyOnSigterm) {
   EXPECT_NE(log.find("\"msg\":\"stopped\""), std::string::npos) << log;
   // Both enrollments are in Kafka: the producer was flushed before the exit.
   EXPECT_EQ(CountInputEvents(3), 3u);
+}
+
+TEST_F(IntakeE2eTest, ServerReflectionNamesTheServicesAndServesTheirDescriptors) {
+  test_support::ChildProcess intake = StartIntake("reflection");
+  // Server reflection names the service and serves its descriptors (what grpcurl uses).
+  auto fields_of = [](const std::string& bytes, int number) {
+    google::protobuf::UnknownFieldSet set;
+    std::vector<std::string> out;
+    if (!set.ParseFromString(bytes)) return out;
+    for (int i = 0; i < set.field_count(); ++i) {
+      if (set.field(i).number() == number &&
+          set.field(i).type() == google::protobuf::UnknownField::TYPE_LENGTH_DELIMITED) {
+        out.push_back(set.field(i).length_delimited());
+      }
+    }
+    return out;
+  };
+  // ServerReflectionRequest{list_services (7): ""} -> list_services_response (6) of services (1)
+  // with their names (1).
+  std::set<std::string> services;
+  for (const std::string& list : fields_of(Reflect(std::string("\x3a\x00", 2)), 6)) {
+    for (const std::string& service : fields_of(list, 1)) {
+      for (const std::string& name : fields_of(service, 1)) services.insert(name);
+    }
+  }
+  EXPECT_EQ(services.count("mutualaid.intake.v1.IntakeService"), 1u);
+  EXPECT_EQ(services.count("mutualaid.intake.v1.IntakeAdminService"), 1u);
+  EXPECT_EQ(services.count("grpc.health.v1.Health"), 1u);
+  // file_containing_symbol (4) -> file_descriptor_response (4) of FileDescriptorProtos (1).
+  const std::string symbol = "mutualaid.intake.v1.IntakeService";
+  std::string by_symbol = "\x22";
+  by_symbol += static_cast<char>(symbol.size());
+  by_symbol += symbol;
+  std::set<std::string> files;
+  for (const std::string& response : fields_of(Reflect(by_symbol), 4)) {
+    for (const std::string& file : fields_of(response, 1)) {
+      google::protobuf::FileDescriptorProto proto;
+      if (proto.ParseFromString(file)) files.insert(proto.name());
+    }
+  }
+  EXPECT_EQ(files.count("mutualaid/intake/v1/intake.proto"), 1u) << files.size();
+
+  stub_.reset();
+  EXPECT_EQ(*intake.Stop(15s), 0);
 }
 
 TEST_F(IntakeE2eTest, AnAcknowledgedCallSurvivesKillAndTheRetryAnswersTheSame) {
