@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -52,6 +53,15 @@ RunResult RunLocal(const TempDir& tmp, const std::string& run_dir, const std::st
   }
   result.output =
       ReadOrEmpty(options.stdout_path) + "\n--- stderr:\n" + ReadOrEmpty(options.stderr_path);
+  if (result.exit_code != 0) {
+    // The run folder goes with the test: keep the end of each service's log in the output.
+    std::error_code error;
+    for (const auto& entry : std::filesystem::directory_iterator(run_dir + "/logs", error)) {
+      const std::string log = ReadOrEmpty(entry.path().string());
+      result.output += "\n--- " + entry.path().filename().string() + " (last 4000 bytes):\n" +
+                       log.substr(log.size() > 4000 ? log.size() - 4000 : 0);
+    }
+  }
   return result;
 }
 
