@@ -303,29 +303,16 @@ Result<bool> Intake::OwnsMember(const std::string& partner, const std::string& m
 }
 
 Result<std::optional<storage::ClaimRecord>> Intake::LoadClaim(const std::string& claim_id) {
-  Result<std::optional<std::string>> followed = store_.Get(kClaimsCf, claim_id);
-  if (!followed.ok()) return followed.status();
-  std::optional<storage::ClaimRecord> out;
-  if (followed->has_value()) {
-    Result<storage::ClaimRecord> record = ParseAs<storage::ClaimRecord>(**followed, "claim");
-    if (!record.ok()) return record.status();
-    out = std::move(record).value();
-    // A claim followed from its decision only (its submission's event not read yet) has no
-    // partner yet: this replica's record of the submission, if it took it, names it.
-    if (!out->partner_id().empty()) return out;
-  }
-  Result<std::optional<std::string>> submitted = store_.Get(kSubmittedCf, claim_id);
-  if (!submitted.ok()) return submitted.status();
-  if (!submitted->has_value()) return out;
-  Result<storage::ClaimRecord> record = ParseAs<storage::ClaimRecord>(**submitted, "claim");
+  // The followed claim (ClaimFollower starts it from this replica's record of the submission,
+  // so it names its partner), else the submission this replica recorded.
+  Result<std::optional<std::string>> found = store_.Get(kClaimsCf, claim_id);
+  if (!found.ok()) return found.status();
+  if (!found->has_value()) found = store_.Get(kSubmittedCf, claim_id);
+  if (!found.ok()) return found.status();
+  if (!found->has_value()) return std::optional<storage::ClaimRecord>();
+  Result<storage::ClaimRecord> record = ParseAs<storage::ClaimRecord>(**found, "claim");
   if (!record.ok()) return record.status();
-  if (!out.has_value()) return std::optional<storage::ClaimRecord>(std::move(record).value());
-  out->set_partner_id(record->partner_id());
-  out->set_idempotency_key(record->idempotency_key());
-  api::Claim& c = *out->mutable_claim();
-  c.set_submitted_on(record->claim().submitted_on());
-  c.set_amount_fen(record->claim().amount_fen());
-  return out;
+  return std::optional<storage::ClaimRecord>(std::move(record).value());
 }
 
 Result<Intake::Prepared> Intake::PrepareEnroll(const CallIdentity& call,
