@@ -43,14 +43,17 @@ namespace {
 // The opaque of each record: whom to tell about its delivery.
 struct Pending {
   virtual ~Pending() = default;
+  // Hands the outcome over, and with it the end of this object's life: a Produce record deletes
+  // itself, and a ProduceAll slot may go with its batch as soon as the caller wakes. Nothing may
+  // touch the Pending after this call.
   virtual void Deliver(Delivery delivery) = 0;
   Producer::Impl* impl = nullptr;
-  bool delete_after_delivery = true;
 };
 
 struct CallbackPending : Pending {
   Producer::DeliveryCallback callback;
   void Deliver(Delivery delivery) override {
+    const std::unique_ptr<CallbackPending> self(this);
     if (callback) callback(delivery);
   }
 };
@@ -103,8 +106,7 @@ void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* m, void* /*opaque*/) {
     delivery.status = internal::FromKafka(rk, m->err, "deliver to " + delivery.topic);
   }
   Producer::Impl* impl = pending->impl;
-  pending->Deliver(std::move(delivery));
-  if (pending->delete_after_delivery) delete pending;
+  pending->Deliver(std::move(delivery));  // `pending` may be gone from here on
   impl->Finished();
 }
 
@@ -211,7 +213,6 @@ std::vector<Delivery> Producer::ProduceAll(const std::vector<OutgoingMessage>& m
   for (size_t i = 0; i < messages.size(); ++i) {
     Batch::Slot& slot = batch->slots[i];
     slot.impl = impl_.get();
-    slot.delete_after_delivery = false;
     slot.batch = batch.get();
     slot.index = i;
     if (!fatal.ok()) {
