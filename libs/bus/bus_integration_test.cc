@@ -375,6 +375,26 @@ bool WaitFor(Pred done, milliseconds limit) {
   return done();
 }
 
+// The rebalance callback knows the protocol from the configured assignors (asking the group
+// there can hang a closing consumer: librdkafka issue 4041). An eager assignor set in the
+// properties is served with eager assignments; a list mixing both kinds is refused.
+TEST_F(BusTest, AnEagerAssignorFromThePropertiesIsServedAndAMixedListIsRefused) {
+  ConsumerOptions mixed = GroupOpts("mixed");
+  mixed.properties["partition.assignment.strategy"] = "range, cooperative-sticky";
+  Result<std::unique_ptr<Consumer>> refused = Consumer::Create(mixed);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("partition.assignment.strategy"), std::string::npos)
+      << refused.status().ToString();
+
+  ConsumerOptions eager = GroupOpts("eager");
+  eager.properties["partition.assignment.strategy"] = "range";
+  PolledMember member(MakeConsumer(eager));
+  ASSERT_TRUE(WaitFor([&] { return member.owned().size() == kPartitions; }, seconds(15)))
+      << member.owned().size();
+  member.Join();  // Close must succeed (checked in the member's loop)
+}
+
 TEST_F(BusTest, SecondMemberTakesOverHalfThePartitionsCooperatively) {
   PolledMember first(MakeConsumer(GroupOpts("cooperative")));
   ASSERT_TRUE(WaitFor([&] { return first.owned().size() == kPartitions; }, seconds(15)));
@@ -462,6 +482,38 @@ TEST_F(BusTest, AMemberThatLeavesWhileJoiningClosesCleanly) {
         << first.owned().size();
     first.Join();
   }
+}
+
+// A replica that stops while the cluster is gone must still stop: Close is bounded (its join
+// wait, the revocation, then close_timeout_ms), whether librdkafka finishes leaving or not.
+TEST_F(BusTest, CloseReturnsInBoundedTimeWhenTheClusterIsGone) {
+  ConsumerOptions options = GroupOpts("closing-alone");
+  options.close_timeout_ms = 2000;
+  std::unique_ptr<Consumer> consumer = MakeConsumer(options);
+  ASSERT_NE(consumer, nullptr);
+  ASSERT_TRUE(consumer->Subscribe({kTopic}).ok());
+  size_t owned = 0;
+  const auto deadline = steady_clock::now() + seconds(20);
+  for (int polls = 0; polls < 1000 && owned < kPartitions && steady_clock::now() < deadline;
+       ++polls) {
+    Result<std::vector<ConsumerEvent>> events = consumer->Poll(milliseconds(50));
+    ASSERT_TRUE(events.ok()) << events.status().ToString();
+    for (const ConsumerEvent& e : *events) {
+      if (e.kind == ConsumerEvent::Kind::kAssigned) owned += e.partitions.size();
+    }
+  }
+  ASSERT_EQ(owned, static_cast<size_t>(kPartitions));
+
+  ASSERT_TRUE(broker_->Stop().ok());
+  const auto closing = steady_clock::now();
+  const Status closed = consumer->Close();
+  consumer.reset();
+  const auto took = std::chrono::duration_cast<milliseconds>(steady_clock::now() - closing);
+  std::printf("close with no cluster: %s after %lld ms\n", closed.ToString().c_str(),
+              static_cast<long long>(took.count()));
+  EXPECT_TRUE(closed.ok() || closed.code() == StatusCode::kDeadlineExceeded) << closed.ToString();
+  // Revocation (at most 5 s) + close_timeout_ms, with room for a slow machine.
+  EXPECT_LT(took, seconds(12));
 }
 
 TEST_F(BusTest, ProducerKeepsGoingThroughFiveSecondBrokerOutageWithoutLossOrDuplicates) {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 #include <mutex>
+#include <string_view>
 #include <utility>
 
 #include "libs/bus/errors.h"
@@ -29,6 +30,12 @@ struct Consumer::Impl {
   // Close found the member joined but not synced (DestroyWouldAbort), with the group still there
   // to ask.
   bool joined_unsynced = false;
+  // librdkafka did not finish closing within close_timeout_ms: destroying would wait for it.
+  bool close_unfinished = false;
+  // The configured assignors are cooperative (incremental assign and unassign). Known from the
+  // configuration: asking the group (rd_kafka_rebalance_protocol) inside a rebalance callback
+  // that rd_kafka_consumer_close serves can wait forever (librdkafka issue 4041, in 2.0 still).
+  bool cooperative = true;
   // Rebalances seen inside librdkafka's callback, handed to the caller by the next Poll.
   std::vector<ConsumerEvent> rebalances;
 };
@@ -81,7 +88,7 @@ Status FirstPartitionError(rd_kafka_t* rk, const rd_kafka_topic_partition_list_t
 void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
                  void* opaque) {
   auto* impl = static_cast<Consumer::Impl*>(opaque);
-  const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+  const bool cooperative = impl->cooperative;
   ConsumerEvent event;
   event.partitions = FromList(parts);
   Status applied;
@@ -161,6 +168,34 @@ bool DestroyWouldAbort(rd_kafka_t* rk, bool synced) {
   return protocol != nullptr && std::strcmp(protocol, "COOPERATIVE") == 0;
 }
 
+// Whether the assignors of partition.assignment.strategy are cooperative. librdkafka lets a
+// group pick any assignor on the list, so a list that mixes cooperative and eager ones would
+// leave the callback guessing: refused.
+Result<bool> CooperativeAssignors(const rd_kafka_conf_t* conf) {
+  char value[256];
+  size_t size = sizeof(value);
+  if (rd_kafka_conf_get(conf, "partition.assignment.strategy", value, &size) != RD_KAFKA_CONF_OK) {
+    return InvalidArgument("kafka property partition.assignment.strategy: cannot read it");
+  }
+  int cooperative = 0;
+  int eager = 0;
+  std::string_view rest(value);
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    std::string_view name = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+    if (name.empty()) continue;
+    ++(name == "cooperative-sticky" ? cooperative : eager);
+  }
+  if (cooperative > 0 && eager > 0) {
+    return InvalidArgument(std::string("kafka property partition.assignment.strategy=") + value +
+                           ": mixes cooperative and eager assignors");
+  }
+  return eager == 0;
+}
+
 int ToMs(std::chrono::milliseconds d) {
   return static_cast<int>(std::clamp<int64_t>(d.count(), 0, 24LL * 3600 * 1000));
 }
@@ -191,9 +226,15 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const ConsumerOptions& option
   for (const auto& kv : options.properties) props.push_back(kv);
   Result<rd_kafka_conf_t*> conf = internal::MakeConf(props);
   if (!conf.ok()) return conf.status();
+  Result<bool> cooperative = CooperativeAssignors(*conf);
+  if (!cooperative.ok()) {
+    rd_kafka_conf_destroy(*conf);
+    return cooperative.status();
+  }
 
   auto impl = std::make_unique<Impl>();
   impl->options = options;
+  impl->cooperative = *cooperative;
   impl->logger = options.logger;
   rd_kafka_conf_set_opaque(*conf, impl.get());
   rd_kafka_conf_set_rebalance_cb(*conf, &OnRebalance);
@@ -212,16 +253,19 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const ConsumerOptions& option
 }
 
 Consumer::~Consumer() {
-  (void)Close();
-  if (impl_->joined_unsynced && !impl_->synced) {
-    // Close waited for the first SyncGroup and it did not come. Destroying would abort the
-    // process, so the handle (and the Impl its callbacks point to) stays allocated: it has
-    // left the group and sits idle until the process exits.
+  const Status closed = Close();
+  const bool would_abort = impl_->joined_unsynced && !impl_->synced;
+  if (would_abort || impl_->close_unfinished) {
+    // Either Close waited for the first SyncGroup and it did not come, and destroying would
+    // abort the process; or librdkafka never finished closing, and destroying would wait for
+    // it forever. So the handle (and the Impl its callbacks point to) stays allocated: it sits
+    // idle until the process exits.
     if (impl_->options.logger != nullptr) {
       impl_->options.logger->Warn(
-          "kafka consumer left undestroyed: it left the group while joining, and this "
-          "librdkafka aborts when such a consumer is destroyed",
-          {{"librdkafka", rd_kafka_version_str()}});
+          would_abort ? "kafka consumer left undestroyed: it left the group while joining, and "
+                        "this librdkafka aborts when such a consumer is destroyed"
+                      : "kafka consumer left undestroyed: it did not finish closing",
+          {{"librdkafka", rd_kafka_version_str()}, {"status", closed}});
     }
     {
       std::lock_guard<std::mutex> lock(impl_->logger_mu);
@@ -457,7 +501,35 @@ Status Consumer::Close() {
       if (m != nullptr) rd_kafka_message_destroy(m);
     }
   }
-  return internal::FromKafka(impl_->rk, rd_kafka_consumer_close(impl_->rk), "close consumer");
+  // rd_kafka_consumer_close, bounded: the same close, on a queue of our own that is served (its
+  // rebalance callbacks run here) until the close is done or close_timeout_ms has passed.
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(impl_->rk);
+  const Status started = internal::FromKafkaError(
+      impl_->rk, rd_kafka_consumer_close_queue(impl_->rk, queue), "close consumer");
+  if (!started.ok()) {
+    rd_kafka_queue_destroy(queue);
+    return started;
+  }
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(std::max(impl_->options.close_timeout_ms, 0));
+  for (int i = 0; i < 100000 && !rd_kafka_consumer_closed(impl_->rk) &&
+                  std::chrono::steady_clock::now() < deadline;
+       ++i) {
+    // Serves callbacks (the rebalances) and returns what is not one (an error, a record).
+    rd_kafka_message_t* m = rd_kafka_consume_queue(queue, 50);
+    if (m != nullptr) rd_kafka_message_destroy(m);
+  }
+  if (!rd_kafka_consumer_closed(impl_->rk)) {
+    // librdkafka may still post to the queue: it stays, with the handle (~Consumer).
+    impl_->close_unfinished = true;
+    return Status(StatusCode::kDeadlineExceeded,
+                  "close consumer: librdkafka did not finish leaving the group within " +
+                      std::to_string(impl_->options.close_timeout_ms) +
+                      " ms; the handle is kept and the group evicts the member after its "
+                      "session timeout");
+  }
+  rd_kafka_queue_destroy(queue);
+  return Status::Ok();
 }
 
 }  // namespace claims::bus

@@ -33,6 +33,11 @@ struct ConsumerOptions {
   // after that leaves the group and its handle is kept until the process exits. -1: the
   // session timeout.
   int close_join_wait_ms = -1;
+  // How long Close waits, after that, for librdkafka to finish leaving the group. librdkafka 2.0
+  // can wait forever there (a rebalance arriving while it closes: librdkafka issue 4527). A
+  // member not closed in time keeps its handle until the process exits, and Close returns
+  // kDeadlineExceeded: shutdown goes on, and the group evicts the member after its session.
+  int close_timeout_ms = 10000;
   // How long the broker holds a fetch with no data. The dev broker needs 1-5 ms to keep
   // latency low; on a real cluster 100-500 ms is kinder to the brokers.
   int fetch_wait_max_ms = 5;
@@ -126,8 +131,9 @@ class Consumer {
   // JoinGroup, then "COOPERATIVE" (or "EAGER" if the properties chose an eager assignor).
   std::string RebalanceProtocol() const;
 
-  // Leaves the group, revoking everything (no event is returned for that). Idempotent; the
-  // Consumer accepts no other call afterwards.
+  // Leaves the group, revoking everything (no event is returned for that), within about
+  // close_join_wait_ms + close_timeout_ms. Idempotent; the Consumer accepts no other call
+  // afterwards.
   Status Close();
 
   struct Impl;
