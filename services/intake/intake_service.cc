@@ -86,17 +86,22 @@ grpc::ServerUnaryReactor* AnswerLater(grpc::CallbackServerContext* context,
   return reactor;
 }
 
-// The index of `method` in IntakeService, as the generated code numbers it (declaration order).
-int MethodIndex(const char* method) {
-  const google::protobuf::ServiceDescriptor* service =
-      api::EnrollMemberRequest::descriptor()->file()->FindServiceByName("IntakeService");
+// The index of `method` in the service `name` of `file`, as the generated code numbers it
+// (declaration order).
+int MethodIndex(const google::protobuf::FileDescriptor& file, const char* name,
+                const char* method) {
+  const google::protobuf::ServiceDescriptor* service = file.FindServiceByName(name);
   const google::protobuf::MethodDescriptor* found =
       service == nullptr ? nullptr : service->FindMethodByName(method);
   if (found == nullptr) {
-    std::fprintf(stderr, "intake: IntakeService has no method %s\n", method);
+    std::fprintf(stderr, "intake: %s has no method %s\n", name, method);
     std::abort();  // the generated code and the descriptor disagree: a build error
   }
   return found->index();
+}
+
+int MethodIndex(const char* method) {
+  return MethodIndex(*api::EnrollMemberRequest::descriptor()->file(), "IntakeService", method);
 }
 
 }  // namespace
@@ -404,16 +409,27 @@ grpc::Status IntakeService::WatchClaimBytes(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status IntakeAdminService::EraseMember(grpc::ServerContext* context,
-                                             const api::EraseMemberRequest* request,
-                                             api::EraseMemberResponse* response) {
+IntakeAdminService::IntakeAdminService(Intake& intake, rpc::AuthOptions auth)
+    : intake_(intake), auth_(auth) {
+  MarkMethodStreamed(
+      MethodIndex(*api::EraseMemberRequest::descriptor()->file(), "IntakeAdminService",
+                  "EraseMember"),
+      new grpc::internal::StreamedUnaryHandler<grpc::ByteBuffer, api::EraseMemberResponse>(
+          [this](grpc::ServerContext* context, EraseMemberStream* stream) {
+            return EraseMemberBytes(context, stream);
+          }));
+}
+
+grpc::Status IntakeAdminService::EraseMemberBytes(grpc::ServerContext* context,
+                                                  EraseMemberStream* stream) {
   Result<rpc::Caller> caller = rpc::Authenticate(*context, auth_);
-  if (!caller.ok()) return rpc::ToGrpc(caller.status());
-  if (Status s = rpc::Require(*caller, rpc::Role::kOperator); !s.ok()) return rpc::ToGrpc(s);
-  Result<api::EraseMemberResponse> erased = intake_.EraseMember(*request, DeadlineOf(*context));
-  if (!erased.ok()) return rpc::ToGrpc(erased.status());
-  *response = std::move(erased).value();
-  return grpc::Status::OK;
+  if (caller.ok()) {
+    if (Status s = rpc::Require(*caller, rpc::Role::kOperator); !s.ok()) caller = s;
+  }
+  return Answer<api::EraseMemberRequest>(
+      caller, *stream, [&](const rpc::Caller&, const api::EraseMemberRequest& request) {
+        return intake_.EraseMember(request, DeadlineOf(*context));
+      });
 }
 
 }  // namespace claims::intake

@@ -66,18 +66,19 @@ class IntakeService final : public IntakeServiceBase {
   rpc::AuthOptions auth_;
 };
 
-// The operator face of Intake (admin.proto): authenticates an operator, calls the logic with the
-// call's deadline, translates the status.
+// The operator face of Intake (admin.proto): authenticates an operator, decodes the request
+// (rpc::Decode, as IntakeService does), calls the logic with the call's deadline, translates the
+// status.
 class IntakeAdminService final : public api::IntakeAdminService::Service {
  public:
-  IntakeAdminService(Intake& intake, rpc::AuthOptions auth) : intake_(intake), auth_(auth) {}
+  IntakeAdminService(Intake& intake, rpc::AuthOptions auth);
   IntakeAdminService(Intake& intake, bool insecure_dev)
       : IntakeAdminService(intake, rpc::AuthOptions{.insecure_dev = insecure_dev}) {}
 
-  grpc::Status EraseMember(grpc::ServerContext* context, const api::EraseMemberRequest* request,
-                           api::EraseMemberResponse* response) override;
-
  private:
+  using EraseMemberStream = grpc::ServerUnaryStreamer<grpc::ByteBuffer, api::EraseMemberResponse>;
+  grpc::Status EraseMemberBytes(grpc::ServerContext* context, EraseMemberStream* stream);
+
   Intake& intake_;
   rpc::AuthOptions auth_;
 };

@@ -517,6 +517,16 @@ TEST_F(IntakeTest, RefusesTextThatIsNotUtf8NamingTheFieldOnEveryMethod) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
   EXPECT_EQ(fields(s), std::vector<std::string>{"claim_id"});
 
+  api::EraseMemberRequest erase;
+  erase.set_resident_id_number("11010519491231002\xd8");  // Latin-1 for the check character
+  api::EraseMemberResponse erased;
+  s = admin_->EraseMember(As("operator:ops1").get(), erase, &erased);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_EQ(fields(s), std::vector<std::string>{"resident_id_number"});
+  // A caller without the operator role learns nothing of its request's content either.
+  s = admin_->EraseMember(As("partner:P1").get(), erase, &erased);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+
   // An unauthenticated caller learns nothing of its request's content.
   grpc::ClientContext anonymous;
   s = stub_->SubmitClaim(&anonymous, claim, &submitted);
