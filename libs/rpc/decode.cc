@@ -3,6 +3,8 @@
 #include <google/protobuf/unknown_field_set.h>
 #include <grpcpp/support/slice.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
 
@@ -78,6 +80,20 @@ Status Decode(const grpc::ByteBuffer& bytes, google::protobuf::Message& out) {
 grpc::ByteBuffer Encode(const google::protobuf::Message& message) {
   grpc::Slice slice(message.SerializeAsString());
   return grpc::ByteBuffer(&slice, 1);
+}
+
+int MethodIndex(std::string_view service_full_name, std::string_view method) {
+  const google::protobuf::ServiceDescriptor* service =
+      google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+          std::string(service_full_name));
+  const google::protobuf::MethodDescriptor* found =
+      service == nullptr ? nullptr : service->FindMethodByName(std::string(method));
+  if (found == nullptr) {
+    std::fprintf(stderr, "%.*s has no method %.*s\n", static_cast<int>(service_full_name.size()),
+                 service_full_name.data(), static_cast<int>(method.size()), method.data());
+    std::abort();
+  }
+  return found->index();
 }
 
 }  // namespace claims::rpc

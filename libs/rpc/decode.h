@@ -3,11 +3,13 @@
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
 #include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/method_handler.h>
 
 #include <string_view>
 #include <vector>
 
 #include "libs/base/status.h"
+#include "libs/rpc/status_mapping.h"
 
 namespace claims::rpc {
 
@@ -28,5 +30,39 @@ std::vector<FieldViolation> InvalidUtf8Fields(std::string_view bytes,
 
 // `message` as the bytes of a raw method's response.
 grpc::ByteBuffer Encode(const google::protobuf::Message& message);
+
+// The index of `method` in the service `service_full_name` ("mutualaid.payout.v1.PayoutService"),
+// as the generated code numbers its methods. Aborts if there is none: the generated code and the
+// descriptor pool disagree, a build error.
+int MethodIndex(std::string_view service_full_name, std::string_view method);
+
+// For a synchronous service, in its constructor:
+//   MarkMethodStreamed(rpc::MethodIndex(service_full_name(), "GetPayment"),
+//                      rpc::DecodingUnary(this, &PayoutService::GetPayment));
+// gRPC then hands the method its request as bytes; they are decoded with Decode (a request that
+// does not parse is INVALID_ARGUMENT naming the fields) and the typed method is called as the
+// generated code would have called it.
+template <typename Service, typename Request, typename Response>
+grpc::internal::MethodHandler* DecodingUnary(Service* self,
+                                             grpc::Status (Service::*method)(grpc::ServerContext*,
+                                                                             const Request*,
+                                                                             Response*)) {
+  using Stream = grpc::ServerUnaryStreamer<grpc::ByteBuffer, Response>;
+  return new grpc::internal::StreamedUnaryHandler<grpc::ByteBuffer, Response>(
+      [self, method](grpc::ServerContext* context, Stream* stream) {
+        grpc::ByteBuffer bytes;
+        if (!stream->Read(&bytes)) {
+          return ToGrpc(InvalidArgument("no request message", {{"message", "missing"}}));
+        }
+        Request request;
+        if (Status s = Decode(bytes, request); !s.ok()) return ToGrpc(s);
+        Response response;
+        grpc::Status status = (self->*method)(context, &request, &response);
+        if (!status.ok()) return status;
+        if (!stream->Write(response))
+          return grpc::Status(grpc::StatusCode::CANCELLED, "client gone");
+        return grpc::Status::OK;
+      });
+}
 
 }  // namespace claims::rpc

@@ -8,6 +8,7 @@
 
 #include "libs/bus/consumer.h"
 #include "libs/processor/processor.h"
+#include "libs/rpc/decode.h"
 #include "libs/runtime/business_clock.h"
 #include "libs/runtime/log.h"
 #include "libs/store/state_store.h"
@@ -22,8 +23,16 @@ namespace claims::adjudication {
 // translates the status. Nothing else happens here. Thread-safe.
 class ReportService final : public report_api::ReportService::Service {
  public:
+  // Both methods take their request as bytes and decode it (rpc::DecodingUnary), as
+  // ReviewService does.
   ReportService(const ReportHandler& handler, bool insecure_dev)
-      : handler_(handler), insecure_dev_(insecure_dev) {}
+      : handler_(handler), insecure_dev_(insecure_dev) {
+    const std::string name = report_api::ReportService::service_full_name();
+    MarkMethodStreamed(rpc::MethodIndex(name, "GetPlanYearFigures"),
+                       rpc::DecodingUnary(this, &ReportService::GetPlanYearFigures));
+    MarkMethodStreamed(rpc::MethodIndex(name, "SumPaidClaims"),
+                       rpc::DecodingUnary(this, &ReportService::SumPaidClaims));
+  }
 
   grpc::Status GetPlanYearFigures(grpc::ServerContext* context,
                                   const report_api::GetPlanYearFiguresRequest* request,

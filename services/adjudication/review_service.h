@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "libs/rpc/call.h"
+#include "libs/rpc/decode.h"
 #include "mutualaid/adjudication/v1/review.grpc.pb.h"
 #include "services/adjudication/review.h"
 
@@ -15,8 +16,19 @@ using rpc::DeadlineOf;
 // the logic, and translates the status. Nothing else happens here. Thread-safe.
 class ReviewService final : public api::ReviewService::Service {
  public:
+  // Every method takes its request as bytes and decodes it (rpc::DecodingUnary): a request that
+  // does not parse, such as a reason whose text is not UTF-8, is INVALID_ARGUMENT naming the
+  // field, not INTERNAL.
   ReviewService(const ReviewHandler& handler, bool insecure_dev)
-      : handler_(handler), insecure_dev_(insecure_dev) {}
+      : handler_(handler), insecure_dev_(insecure_dev) {
+    const std::string name = api::ReviewService::service_full_name();
+    MarkMethodStreamed(rpc::MethodIndex(name, "ListReferred"),
+                       rpc::DecodingUnary(this, &ReviewService::ListReferred));
+    MarkMethodStreamed(rpc::MethodIndex(name, "GetDecision"),
+                       rpc::DecodingUnary(this, &ReviewService::GetDecision));
+    MarkMethodStreamed(rpc::MethodIndex(name, "ReviewClaim"),
+                       rpc::DecodingUnary(this, &ReviewService::ReviewClaim));
+  }
 
   grpc::Status ListReferred(grpc::ServerContext* context, const api::ListReferredRequest* request,
                             api::ListReferredResponse* response) override;

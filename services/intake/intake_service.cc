@@ -86,36 +86,18 @@ grpc::ServerUnaryReactor* AnswerLater(grpc::CallbackServerContext* context,
   return reactor;
 }
 
-// The index of `method` in the service `name` of `file`, as the generated code numbers it
-// (declaration order).
-int MethodIndex(const google::protobuf::FileDescriptor& file, const char* name,
-                const char* method) {
-  const google::protobuf::ServiceDescriptor* service = file.FindServiceByName(name);
-  const google::protobuf::MethodDescriptor* found =
-      service == nullptr ? nullptr : service->FindMethodByName(method);
-  if (found == nullptr) {
-    std::fprintf(stderr, "intake: %s has no method %s\n", name, method);
-    std::abort();  // the generated code and the descriptor disagree: a build error
-  }
-  return found->index();
-}
-
-int MethodIndex(const char* method) {
-  return MethodIndex(*api::EnrollMemberRequest::descriptor()->file(), "IntakeService", method);
-}
-
 }  // namespace
 
 IntakeService::IntakeService(Intake& intake, rpc::AuthOptions auth) : intake_(intake), auth_(auth) {
   using grpc::ByteBuffer;
   MarkMethodStreamed(
-      MethodIndex("EnrollMember"),
+      rpc::MethodIndex(api::IntakeService::service_full_name(), "EnrollMember"),
       new grpc::internal::StreamedUnaryHandler<ByteBuffer, api::EnrollMemberResponse>(
           [this](grpc::ServerContext* context, EnrollMemberStream* stream) {
             return EnrollMemberBytes(context, stream);
           }));
   MarkMethodStreamed(
-      MethodIndex("BulkEnroll"),
+      rpc::MethodIndex(api::IntakeService::service_full_name(), "BulkEnroll"),
       new grpc::internal::ClientStreamingHandler<IntakeService, ByteBuffer,
                                                  api::BulkEnrollResponse>(
           [](IntakeService* self, grpc::ServerContext* context,
@@ -123,17 +105,17 @@ IntakeService::IntakeService(Intake& intake, rpc::AuthOptions auth) : intake_(in
             return self->BulkEnrollBytes(context, reader, response);
           },
           this));
-  MarkMethodStreamed(MethodIndex("GetClaim"),
+  MarkMethodStreamed(rpc::MethodIndex(api::IntakeService::service_full_name(), "GetClaim"),
                      new grpc::internal::StreamedUnaryHandler<ByteBuffer, api::Claim>(
                          [this](grpc::ServerContext* context, GetClaimStream* stream) {
                            return GetClaimBytes(context, stream);
                          }));
-  MarkMethodStreamed(MethodIndex("ListClaims"),
+  MarkMethodStreamed(rpc::MethodIndex(api::IntakeService::service_full_name(), "ListClaims"),
                      new grpc::internal::StreamedUnaryHandler<ByteBuffer, api::ListClaimsResponse>(
                          [this](grpc::ServerContext* context, ListClaimsStream* stream) {
                            return ListClaimsBytes(context, stream);
                          }));
-  MarkMethodStreamed(MethodIndex("WatchClaim"),
+  MarkMethodStreamed(rpc::MethodIndex(api::IntakeService::service_full_name(), "WatchClaim"),
                      new grpc::internal::SplitServerStreamingHandler<ByteBuffer, api::Claim>(
                          [this](grpc::ServerContext* context, WatchClaimStream* stream) {
                            return WatchClaimBytes(context, stream);
@@ -412,8 +394,7 @@ grpc::Status IntakeService::WatchClaimBytes(grpc::ServerContext* context,
 IntakeAdminService::IntakeAdminService(Intake& intake, rpc::AuthOptions auth)
     : intake_(intake), auth_(auth) {
   MarkMethodStreamed(
-      MethodIndex(*api::EraseMemberRequest::descriptor()->file(), "IntakeAdminService",
-                  "EraseMember"),
+      rpc::MethodIndex(api::IntakeAdminService::service_full_name(), "EraseMember"),
       new grpc::internal::StreamedUnaryHandler<grpc::ByteBuffer, api::EraseMemberResponse>(
           [this](grpc::ServerContext* context, EraseMemberStream* stream) {
             return EraseMemberBytes(context, stream);

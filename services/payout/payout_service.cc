@@ -17,6 +17,29 @@ using rpc::Reply;
 
 }  // namespace
 
+PayoutService::PayoutService(const PayoutHandler& handler, bool insecure_dev)
+    : handler_(handler), insecure_dev_(insecure_dev) {
+  const std::string name = api::PayoutService::service_full_name();
+  MarkMethodStreamed(rpc::MethodIndex(name, "GetPayment"),
+                     rpc::DecodingUnary(this, &PayoutService::GetPayment));
+  MarkMethodStreamed(rpc::MethodIndex(name, "ListPayments"),
+                     rpc::DecodingUnary(this, &PayoutService::ListPayments));
+  MarkMethodStreamed(rpc::MethodIndex(name, "HoldPayment"),
+                     rpc::DecodingUnary(this, &PayoutService::HoldPayment));
+  MarkMethodStreamed(rpc::MethodIndex(name, "ReleasePayment"),
+                     rpc::DecodingUnary(this, &PayoutService::ReleasePayment));
+  MarkMethodStreamed(rpc::MethodIndex(name, "ReissuePayment"),
+                     rpc::DecodingUnary(this, &PayoutService::ReissuePayment));
+  MarkMethodStreamed(rpc::MethodIndex(name, "CreateBatch"),
+                     rpc::DecodingUnary(this, &PayoutService::CreateBatch));
+  MarkMethodStreamed(rpc::MethodIndex(name, "GetBatch"),
+                     rpc::DecodingUnary(this, &PayoutService::GetBatch));
+  MarkMethodStreamed(rpc::MethodIndex(name, "ImportStatusReport"),
+                     rpc::DecodingUnary(this, &PayoutService::ImportStatusReport));
+  MarkMethodStreamed(rpc::MethodIndex(name, "GetLedgerBalance"),
+                     rpc::DecodingUnary(this, &PayoutService::GetLedgerBalance));
+}
+
 #define PAYOUT_AUTHORIZE(auditor_too)                                             \
   Result<rpc::Caller> caller = Authorize(*context, insecure_dev_, (auditor_too)); \
   if (!caller.ok()) return rpc::ToGrpc(caller.status());                          \

@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "libs/rpc/call.h"
+#include "libs/rpc/decode.h"
 #include "mutualaid/payout/v1/payout.grpc.pb.h"
 #include "services/payout/payout_handler.h"
 
@@ -15,8 +16,10 @@ using rpc::DeadlineOf;
 // deadline, and translates the status. Thread-safe.
 class PayoutService final : public api::PayoutService::Service {
  public:
-  PayoutService(const PayoutHandler& handler, bool insecure_dev)
-      : handler_(handler), insecure_dev_(insecure_dev) {}
+  // Every method takes its request as bytes and decodes it (rpc::DecodingUnary): a request that
+  // does not parse, such as a status report whose text is not UTF-8, is INVALID_ARGUMENT naming
+  // the field, not INTERNAL.
+  PayoutService(const PayoutHandler& handler, bool insecure_dev);
 
   grpc::Status GetPayment(grpc::ServerContext* context, const api::GetPaymentRequest* request,
                           api::Payment* response) override;

@@ -251,6 +251,11 @@ TEST_F(ReviewE2eTest, RefusesCallersWithoutTheRoleAndBadInputNamingTheFields) {
   grpc::Status s = stub_->ReviewClaim(As("reviewer:alice").get(), bad, &response);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(Fields(s), (std::vector<std::string>{"claim_id", "action", "note"}));
+  api::ReviewClaimRequest gb18030 = approve;
+  gb18030.set_note("\xc5\xfa\xd7\xbc");  // 批准 in GB18030: not UTF-8
+  s = stub_->ReviewClaim(As("reviewer:alice").get(), gb18030, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  EXPECT_EQ(Fields(s), std::vector<std::string>{"note"});
   api::ListReferredRequest bad_list;
   bad_list.set_page_size(-1);
   bad_list.set_page_token("not a token");

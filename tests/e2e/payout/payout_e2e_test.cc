@@ -442,6 +442,14 @@ TEST_F(PayoutE2eTest, OperatorsHoldBatchSettleAndReissueAndBadReportsChangeNothi
     EXPECT_EQ(stub_->ImportStatusReport(Context().get(), import, &applied).error_code(), r.code)
         << r.xml.substr(0, 200);
   }
+  // A file in GB18030 (a payee named 张三) is not UTF-8: refused naming the field, not INTERNAL.
+  import.set_idempotency_key("import-gb18030");
+  import.set_xml("<Document><Nm>\xd5\xc5\xc8\xfd</Nm></Document>");
+  const grpc::Status gb = stub_->ImportStatusReport(Context().get(), import, &applied);
+  EXPECT_EQ(gb.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << gb.error_message();
+  const Status ours = rpc::FromGrpc(gb);
+  ASSERT_EQ(ours.violations().size(), 1u) << gb.error_message();
+  EXPECT_EQ(ours.violations()[0].field, "xml");
   EXPECT_EQ(Ledger().SerializeAsString(), before.SerializeAsString());
 
   import.set_idempotency_key("import-1");
