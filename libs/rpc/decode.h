@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "libs/base/status.h"
+#include "libs/rpc/call.h"
 #include "libs/rpc/status_mapping.h"
 
 namespace claims::rpc {
@@ -36,26 +37,39 @@ grpc::ByteBuffer Encode(const google::protobuf::Message& message);
 // descriptor pool disagree, a build error.
 int MethodIndex(std::string_view service_full_name, std::string_view method);
 
+// Who may call a method, as rpc::Authorize checks it: `role`, and an auditor too if
+// `auditor_too`.
+struct Access {
+  Role role;
+  bool auditor_too = false;
+  bool insecure_dev = false;
+};
+
 // For a synchronous service, in its constructor:
 //   MarkMethodStreamed(rpc::MethodIndex(service_full_name(), "GetPayment"),
-//                      rpc::DecodingUnary(this, &PayoutService::GetPayment));
-// gRPC then hands the method its request as bytes; they are decoded with Decode (a request that
-// does not parse is INVALID_ARGUMENT naming the fields) and the typed method is called as the
-// generated code would have called it.
+//                      rpc::DecodingUnary(this, &PayoutService::GetPayment,
+//                                         {Role::kOperator, /*auditor_too=*/true, insecure_dev}));
+// gRPC then hands the method its request as bytes; they are decoded with Decode and the typed
+// method is called as the generated code would have called it (it checks the caller itself). A
+// request that does not parse is INVALID_ARGUMENT naming the fields, but only for a caller that
+// `access` admits: any other learns nothing of its request's content, only its own refusal.
 template <typename Service, typename Request, typename Response>
-grpc::internal::MethodHandler* DecodingUnary(Service* self,
-                                             grpc::Status (Service::*method)(grpc::ServerContext*,
-                                                                             const Request*,
-                                                                             Response*)) {
+grpc::internal::MethodHandler* DecodingUnary(
+    Service* self, grpc::Status (Service::*method)(grpc::ServerContext*, const Request*, Response*),
+    Access access) {
   using Stream = grpc::ServerUnaryStreamer<grpc::ByteBuffer, Response>;
   return new grpc::internal::StreamedUnaryHandler<grpc::ByteBuffer, Response>(
-      [self, method](grpc::ServerContext* context, Stream* stream) {
+      [self, method, access](grpc::ServerContext* context, Stream* stream) {
         grpc::ByteBuffer bytes;
-        if (!stream->Read(&bytes)) {
-          return ToGrpc(InvalidArgument("no request message", {{"message", "missing"}}));
-        }
         Request request;
-        if (Status s = Decode(bytes, request); !s.ok()) return ToGrpc(s);
+        Status decoded = stream->Read(&bytes)
+                             ? Decode(bytes, request)
+                             : InvalidArgument("no request message", {{"message", "missing"}});
+        if (!decoded.ok()) {
+          Result<Caller> caller =
+              Authorize(*context, access.insecure_dev, access.role, access.auditor_too);
+          return ToGrpc(caller.ok() ? decoded : caller.status());
+        }
         Response response;
         grpc::Status status = (self->*method)(context, &request, &response);
         if (!status.ok()) return status;

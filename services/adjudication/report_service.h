@@ -29,9 +29,11 @@ class ReportService final : public report_api::ReportService::Service {
       : handler_(handler), insecure_dev_(insecure_dev) {
     const std::string name = report_api::ReportService::service_full_name();
     MarkMethodStreamed(rpc::MethodIndex(name, "GetPlanYearFigures"),
-                       rpc::DecodingUnary(this, &ReportService::GetPlanYearFigures));
+                       rpc::DecodingUnary(this, &ReportService::GetPlanYearFigures,
+                                          {rpc::Role::kOperator, true, insecure_dev}));
     MarkMethodStreamed(rpc::MethodIndex(name, "SumPaidClaims"),
-                       rpc::DecodingUnary(this, &ReportService::SumPaidClaims));
+                       rpc::DecodingUnary(this, &ReportService::SumPaidClaims,
+                                          {rpc::Role::kOperator, true, insecure_dev}));
   }
 
   grpc::Status GetPlanYearFigures(grpc::ServerContext* context,

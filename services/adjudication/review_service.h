@@ -23,11 +23,14 @@ class ReviewService final : public api::ReviewService::Service {
       : handler_(handler), insecure_dev_(insecure_dev) {
     const std::string name = api::ReviewService::service_full_name();
     MarkMethodStreamed(rpc::MethodIndex(name, "ListReferred"),
-                       rpc::DecodingUnary(this, &ReviewService::ListReferred));
+                       rpc::DecodingUnary(this, &ReviewService::ListReferred,
+                                          {rpc::Role::kReviewer, true, insecure_dev}));
     MarkMethodStreamed(rpc::MethodIndex(name, "GetDecision"),
-                       rpc::DecodingUnary(this, &ReviewService::GetDecision));
+                       rpc::DecodingUnary(this, &ReviewService::GetDecision,
+                                          {rpc::Role::kReviewer, true, insecure_dev}));
     MarkMethodStreamed(rpc::MethodIndex(name, "ReviewClaim"),
-                       rpc::DecodingUnary(this, &ReviewService::ReviewClaim));
+                       rpc::DecodingUnary(this, &ReviewService::ReviewClaim,
+                                          {rpc::Role::kReviewer, false, insecure_dev}));
   }
 
   grpc::Status ListReferred(grpc::ServerContext* context, const api::ListReferredRequest* request,

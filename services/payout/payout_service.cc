@@ -21,23 +21,32 @@ PayoutService::PayoutService(const PayoutHandler& handler, bool insecure_dev)
     : handler_(handler), insecure_dev_(insecure_dev) {
   const std::string name = api::PayoutService::service_full_name();
   MarkMethodStreamed(rpc::MethodIndex(name, "GetPayment"),
-                     rpc::DecodingUnary(this, &PayoutService::GetPayment));
+                     rpc::DecodingUnary(this, &PayoutService::GetPayment,
+                                        {rpc::Role::kOperator, true, insecure_dev}));
   MarkMethodStreamed(rpc::MethodIndex(name, "ListPayments"),
-                     rpc::DecodingUnary(this, &PayoutService::ListPayments));
+                     rpc::DecodingUnary(this, &PayoutService::ListPayments,
+                                        {rpc::Role::kOperator, true, insecure_dev}));
   MarkMethodStreamed(rpc::MethodIndex(name, "HoldPayment"),
-                     rpc::DecodingUnary(this, &PayoutService::HoldPayment));
+                     rpc::DecodingUnary(this, &PayoutService::HoldPayment,
+                                        {rpc::Role::kOperator, false, insecure_dev}));
   MarkMethodStreamed(rpc::MethodIndex(name, "ReleasePayment"),
-                     rpc::DecodingUnary(this, &PayoutService::ReleasePayment));
+                     rpc::DecodingUnary(this, &PayoutService::ReleasePayment,
+                                        {rpc::Role::kOperator, false, insecure_dev}));
   MarkMethodStreamed(rpc::MethodIndex(name, "ReissuePayment"),
-                     rpc::DecodingUnary(this, &PayoutService::ReissuePayment));
+                     rpc::DecodingUnary(this, &PayoutService::ReissuePayment,
+                                        {rpc::Role::kOperator, false, insecure_dev}));
   MarkMethodStreamed(rpc::MethodIndex(name, "CreateBatch"),
-                     rpc::DecodingUnary(this, &PayoutService::CreateBatch));
+                     rpc::DecodingUnary(this, &PayoutService::CreateBatch,
+                                        {rpc::Role::kOperator, false, insecure_dev}));
   MarkMethodStreamed(rpc::MethodIndex(name, "GetBatch"),
-                     rpc::DecodingUnary(this, &PayoutService::GetBatch));
+                     rpc::DecodingUnary(this, &PayoutService::GetBatch,
+                                        {rpc::Role::kOperator, true, insecure_dev}));
   MarkMethodStreamed(rpc::MethodIndex(name, "ImportStatusReport"),
-                     rpc::DecodingUnary(this, &PayoutService::ImportStatusReport));
+                     rpc::DecodingUnary(this, &PayoutService::ImportStatusReport,
+                                        {rpc::Role::kOperator, false, insecure_dev}));
   MarkMethodStreamed(rpc::MethodIndex(name, "GetLedgerBalance"),
-                     rpc::DecodingUnary(this, &PayoutService::GetLedgerBalance));
+                     rpc::DecodingUnary(this, &PayoutService::GetLedgerBalance,
+                                        {rpc::Role::kOperator, true, insecure_dev}));
 }
 
 #define PAYOUT_AUTHORIZE(auditor_too)                                             \

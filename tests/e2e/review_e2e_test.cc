@@ -256,6 +256,11 @@ TEST_F(ReviewE2eTest, RefusesCallersWithoutTheRoleAndBadInputNamingTheFields) {
   s = stub_->ReviewClaim(As("reviewer:alice").get(), gb18030, &response);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
   EXPECT_EQ(Fields(s), std::vector<std::string>{"note"});
+  // A caller the method does not admit learns nothing of its request's content.
+  s = stub_->ReviewClaim(As("auditor:audit1").get(), gb18030, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  s = stub_->ReviewClaim(As("").get(), gb18030, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
   api::ListReferredRequest bad_list;
   bad_list.set_page_size(-1);
   bad_list.set_page_token("not a token");

@@ -450,6 +450,10 @@ TEST_F(PayoutE2eTest, OperatorsHoldBatchSettleAndReissueAndBadReportsChangeNothi
   const Status ours = rpc::FromGrpc(gb);
   ASSERT_EQ(ours.violations().size(), 1u) << gb.error_message();
   EXPECT_EQ(ours.violations()[0].field, "xml");
+  // An auditor, who may not import, learns nothing of its request's content.
+  EXPECT_EQ(
+      stub_->ImportStatusReport(Context("auditor:audit1").get(), import, &applied).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(Ledger().SerializeAsString(), before.SerializeAsString());
 
   import.set_idempotency_key("import-1");
