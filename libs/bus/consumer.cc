@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstring>
 #include <mutex>
@@ -32,6 +33,8 @@ struct Consumer::Impl {
   bool joined_unsynced = false;
   // librdkafka did not finish closing within close_timeout_ms: destroying would wait for it.
   bool close_unfinished = false;
+  // What the first Close answered; a later Close answers the same.
+  Status close_status;
   // The configured assignors are cooperative (incremental assign and unassign). Known from the
   // configuration: asking the group (rd_kafka_rebalance_protocol) inside a rebalance callback
   // that rd_kafka_consumer_close serves can wait forever (librdkafka issue 4041, in 2.0 still).
@@ -184,8 +187,13 @@ Result<bool> CooperativeAssignors(const rd_kafka_conf_t* conf) {
     const size_t comma = rest.find(',');
     std::string_view name = rest.substr(0, comma);
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-    while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
-    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+    // Trimmed as librdkafka trims it.
+    while (!name.empty() && std::isspace(static_cast<unsigned char>(name.front()))) {
+      name.remove_prefix(1);
+    }
+    while (!name.empty() && std::isspace(static_cast<unsigned char>(name.back()))) {
+      name.remove_suffix(1);
+    }
     if (name.empty()) continue;
     ++(name == "cooperative-sticky" ? cooperative : eager);
   }
@@ -469,8 +477,13 @@ std::string Consumer::RebalanceProtocol() const {
 }
 
 Status Consumer::Close() {
-  if (impl_->closed) return Status::Ok();
+  if (impl_->closed) return impl_->close_status;
   impl_->closed = true;
+  impl_->close_status = CloseOnce();
+  return impl_->close_status;
+}
+
+Status Consumer::CloseOnce() {
   impl_->rebalances.clear();
   if (impl_->subscribed) {
     // A member whose JoinGroup was answered but which has had no SyncGroup yet cannot be
@@ -502,7 +515,9 @@ Status Consumer::Close() {
     }
   }
   // rd_kafka_consumer_close, bounded: the same close, on a queue of our own that is served (its
-  // rebalance callbacks run here) until the close is done or close_timeout_ms has passed.
+  // rebalance callbacks run here) until the close is done or close_timeout_ms has passed. Bounded
+  // by time alone: each turn waits at most 50 ms, or takes one record still queued (a follower
+  // may hold many), so no count of turns would be a fair bound.
   rd_kafka_queue_t* queue = rd_kafka_queue_new(impl_->rk);
   const Status started = internal::FromKafkaError(
       impl_->rk, rd_kafka_consumer_close_queue(impl_->rk, queue), "close consumer");
@@ -512,9 +527,7 @@ Status Consumer::Close() {
   }
   const auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::milliseconds(std::max(impl_->options.close_timeout_ms, 0));
-  for (int i = 0; i < 100000 && !rd_kafka_consumer_closed(impl_->rk) &&
-                  std::chrono::steady_clock::now() < deadline;
-       ++i) {
+  while (!rd_kafka_consumer_closed(impl_->rk) && std::chrono::steady_clock::now() < deadline) {
     // Serves callbacks (the rebalances) and returns what is not one (an error, a record).
     rd_kafka_message_t* m = rd_kafka_consume_queue(queue, 50);
     if (m != nullptr) rd_kafka_message_destroy(m);
@@ -525,8 +538,8 @@ Status Consumer::Close() {
     return Status(StatusCode::kDeadlineExceeded,
                   "close consumer: librdkafka did not finish leaving the group within " +
                       std::to_string(impl_->options.close_timeout_ms) +
-                      " ms; the handle is kept and the group evicts the member after its "
-                      "session timeout");
+                      " ms; the handle is kept until the process exits, and the member leaves "
+                      "the group then, if the group has not evicted it before");
   }
   rd_kafka_queue_destroy(queue);
   return Status::Ok();

@@ -36,7 +36,8 @@ struct ConsumerOptions {
   // How long Close waits, after that, for librdkafka to finish leaving the group. librdkafka 2.0
   // can wait forever there (a rebalance arriving while it closes: librdkafka issue 4527). A
   // member not closed in time keeps its handle until the process exits, and Close returns
-  // kDeadlineExceeded: shutdown goes on, and the group evicts the member after its session.
+  // kDeadlineExceeded: shutdown goes on, and the member leaves the group when the process exits
+  // (or is evicted before).
   int close_timeout_ms = 10000;
   // How long the broker holds a fetch with no data. The dev broker needs 1-5 ms to keep
   // latency low; on a real cluster 100-500 ms is kinder to the brokers.
@@ -132,14 +133,15 @@ class Consumer {
   std::string RebalanceProtocol() const;
 
   // Leaves the group, revoking everything (no event is returned for that), within about
-  // close_join_wait_ms + close_timeout_ms. Idempotent; the Consumer accepts no other call
-  // afterwards.
+  // close_join_wait_ms + close_timeout_ms. Idempotent: a later Close answers as the first did. The
+  // Consumer accepts no other call afterwards.
   Status Close();
 
   struct Impl;
 
  private:
   explicit Consumer(std::unique_ptr<Impl> impl);
+  Status CloseOnce();
   std::unique_ptr<Impl> impl_;
 };
 
