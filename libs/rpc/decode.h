@@ -37,46 +37,50 @@ grpc::ByteBuffer Encode(const google::protobuf::Message& message);
 // descriptor pool disagree, a build error.
 int MethodIndex(std::string_view service_full_name, std::string_view method);
 
-// Who may call a method, as rpc::Authorize checks it: `role`, and an auditor too if
-// `auditor_too`.
-struct Access {
-  Role role;
-  bool auditor_too = false;
-  bool insecure_dev = false;
-};
+// The request of a call on a raw method, read from its stream and decoded (Decode).
+template <typename Request, typename Stream>
+Result<Request> ReadRequest(Stream& stream) {
+  grpc::ByteBuffer bytes;
+  if (!stream.Read(&bytes)) return InvalidArgument("no request message", {{"message", "missing"}});
+  Request request;
+  if (Status s = Decode(bytes, request); !s.ok()) return s;
+  return request;
+}
 
-// For a synchronous service, in its constructor:
+// A unary method that takes its request as bytes, for MarkMethodStreamed in a synchronous
+// service's constructor:
 //   MarkMethodStreamed(rpc::MethodIndex(service_full_name(), "GetPayment"),
-//                      rpc::DecodingUnary(this, &PayoutService::GetPayment,
-//                                         {Role::kOperator, /*auditor_too=*/true, insecure_dev}));
-// gRPC then hands the method its request as bytes; they are decoded with Decode and the typed
-// method is called as the generated code would have called it (it checks the caller itself). A
-// request that does not parse is INVALID_ARGUMENT naming the fields, but only for a caller that
-// `access` admits: any other learns nothing of its request's content, only its own refusal.
-template <typename Service, typename Request, typename Response>
-grpc::internal::MethodHandler* DecodingUnary(
-    Service* self, grpc::Status (Service::*method)(grpc::ServerContext*, const Request*, Response*),
-    Access access) {
+//                      rpc::DecodingUnary<api::GetPaymentRequest, api::Payment>(
+//                          rpc::Allow(Role::kOperator, /*auditor_too=*/true, insecure_dev),
+//                          [this](const grpc::ServerContext& context, const rpc::Caller& caller,
+//                                 const api::GetPaymentRequest& request) { ... }));
+// `authorize(context)` comes first and returns the caller as the method knows it (a Result): a
+// caller it refuses gets that refusal and learns nothing of its request's content. Then the
+// request is decoded: one that does not parse is INVALID_ARGUMENT naming the fields. Then
+// `call(context, caller, request)` returns the Result<Response> that answers the call.
+template <typename Request, typename Response, typename Authorize, typename Call>
+grpc::internal::MethodHandler* DecodingUnary(Authorize authorize, Call call) {
   using Stream = grpc::ServerUnaryStreamer<grpc::ByteBuffer, Response>;
   return new grpc::internal::StreamedUnaryHandler<grpc::ByteBuffer, Response>(
-      [self, method, access](grpc::ServerContext* context, Stream* stream) {
-        grpc::ByteBuffer bytes;
-        Request request;
-        Status decoded = stream->Read(&bytes)
-                             ? Decode(bytes, request)
-                             : InvalidArgument("no request message", {{"message", "missing"}});
-        if (!decoded.ok()) {
-          Result<Caller> caller =
-              Authorize(*context, access.insecure_dev, access.role, access.auditor_too);
-          return ToGrpc(caller.ok() ? decoded : caller.status());
-        }
-        Response response;
-        grpc::Status status = (self->*method)(context, &request, &response);
-        if (!status.ok()) return status;
-        if (!stream->Write(response))
+      [authorize, call](grpc::ServerContext* context, Stream* stream) {
+        auto caller = authorize(*context);
+        if (!caller.ok()) return ToGrpc(caller.status());
+        Result<Request> request = ReadRequest<Request>(*stream);
+        if (!request.ok()) return ToGrpc(request.status());
+        Result<Response> response = call(*context, *caller, *request);
+        if (!response.ok()) return ToGrpc(response.status());
+        if (!stream->Write(*response)) {
           return grpc::Status(grpc::StatusCode::CANCELLED, "client gone");
+        }
         return grpc::Status::OK;
       });
+}
+
+// rpc::Authorize as DecodingUnary's `authorize`: `role`, or an auditor too if `auditor_too`.
+inline auto Allow(Role role, bool auditor_too, bool insecure_dev) {
+  return [=](const grpc::ServerContextBase& context) {
+    return Authorize(context, insecure_dev, role, auditor_too);
+  };
 }
 
 }  // namespace claims::rpc

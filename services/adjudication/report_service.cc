@@ -5,32 +5,27 @@
 
 #include "libs/events/topics.h"
 #include "libs/rpc/call.h"
-#include "libs/rpc/status_mapping.h"
+#include "libs/rpc/decode.h"
 
 namespace claims::adjudication {
-namespace {
-
-// Operators and auditors read the report.
-Status Authorize(const grpc::ServerContext& context, bool insecure_dev) {
-  Result<rpc::Caller> caller =
-      rpc::Authorize(context, insecure_dev, rpc::Role::kOperator, /*auditor_too=*/true);
-  return caller.ok() ? Status::Ok() : caller.status();
-}
-
-}  // namespace
-
-grpc::Status ReportService::GetPlanYearFigures(grpc::ServerContext* context,
-                                               const report_api::GetPlanYearFiguresRequest* request,
-                                               report_api::GetPlanYearFiguresResponse* response) {
-  if (Status s = Authorize(*context, insecure_dev_); !s.ok()) return rpc::ToGrpc(s);
-  return rpc::Reply(handler_.Figures(*request), response);
-}
-
-grpc::Status ReportService::SumPaidClaims(grpc::ServerContext* context,
-                                          const report_api::SumPaidClaimsRequest* request,
-                                          report_api::SumPaidClaimsResponse* response) {
-  if (Status s = Authorize(*context, insecure_dev_); !s.ok()) return rpc::ToGrpc(s);
-  return rpc::Reply(handler_.SumPaid(*request), response);
+ReportService::ReportService(const ReportHandler& handler, bool insecure_dev) {
+  const std::string name = report_api::ReportService::service_full_name();
+  const auto read = rpc::Allow(rpc::Role::kOperator, /*auditor_too=*/true, insecure_dev);
+  MarkMethodStreamed(
+      rpc::MethodIndex(name, "GetPlanYearFigures"),
+      rpc::DecodingUnary<report_api::GetPlanYearFiguresRequest,
+                         report_api::GetPlanYearFiguresResponse>(
+          read, [&h = handler](const grpc::ServerContext&, const rpc::Caller&,
+                               const report_api::GetPlanYearFiguresRequest& request) {
+            return h.Figures(request);
+          }));
+  MarkMethodStreamed(
+      rpc::MethodIndex(name, "SumPaidClaims"),
+      rpc::DecodingUnary<report_api::SumPaidClaimsRequest, report_api::SumPaidClaimsResponse>(
+          read, [&h = handler](const grpc::ServerContext&, const rpc::Caller&,
+                               const report_api::SumPaidClaimsRequest& request) {
+            return h.SumPaid(request);
+          }));
 }
 
 Result<std::unique_ptr<ReportComponent>> ReportComponent::Start(

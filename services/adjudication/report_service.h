@@ -8,7 +8,6 @@
 
 #include "libs/bus/consumer.h"
 #include "libs/processor/processor.h"
-#include "libs/rpc/decode.h"
 #include "libs/runtime/business_clock.h"
 #include "libs/runtime/log.h"
 #include "libs/store/state_store.h"
@@ -19,33 +18,12 @@
 
 namespace claims::adjudication {
 
-// The gRPC face of ReportHandler: authenticates the caller, admits operators and auditors, and
-// translates the status. Nothing else happens here. Thread-safe.
+// The gRPC face of ReportHandler: authenticates the caller, admits operators and auditors,
+// decodes the request itself (rpc::DecodingUnary, as ReviewService does), and translates the
+// status. Both methods are registered in the constructor. Thread-safe.
 class ReportService final : public report_api::ReportService::Service {
  public:
-  // Both methods take their request as bytes and decode it (rpc::DecodingUnary), as
-  // ReviewService does.
-  ReportService(const ReportHandler& handler, bool insecure_dev)
-      : handler_(handler), insecure_dev_(insecure_dev) {
-    const std::string name = report_api::ReportService::service_full_name();
-    MarkMethodStreamed(rpc::MethodIndex(name, "GetPlanYearFigures"),
-                       rpc::DecodingUnary(this, &ReportService::GetPlanYearFigures,
-                                          {rpc::Role::kOperator, true, insecure_dev}));
-    MarkMethodStreamed(rpc::MethodIndex(name, "SumPaidClaims"),
-                       rpc::DecodingUnary(this, &ReportService::SumPaidClaims,
-                                          {rpc::Role::kOperator, true, insecure_dev}));
-  }
-
-  grpc::Status GetPlanYearFigures(grpc::ServerContext* context,
-                                  const report_api::GetPlanYearFiguresRequest* request,
-                                  report_api::GetPlanYearFiguresResponse* response) override;
-  grpc::Status SumPaidClaims(grpc::ServerContext* context,
-                             const report_api::SumPaidClaimsRequest* request,
-                             report_api::SumPaidClaimsResponse* response) override;
-
- private:
-  const ReportHandler& handler_;
-  const bool insecure_dev_;
+  ReportService(const ReportHandler& handler, bool insecure_dev);
 };
 
 // The report API with what it owns: the partitions the processor holds (Track wraps the fold

@@ -2,45 +2,34 @@
 
 #include "libs/rpc/auth.h"
 #include "libs/rpc/call.h"
-#include "libs/rpc/status_mapping.h"
+#include "libs/rpc/decode.h"
 
 namespace claims::adjudication {
-namespace {
 
-// The caller when it has this service's role, or also an auditor when `auditor_too`.
-Result<rpc::Caller> Authorize(const grpc::ServerContext& context, bool insecure_dev,
-                              bool auditor_too) {
-  return rpc::Authorize(context, insecure_dev, rpc::Role::kReviewer, auditor_too);
-}
-
-using rpc::Reply;
-
-}  // namespace
-
-grpc::Status ReviewService::ListReferred(grpc::ServerContext* context,
-                                         const api::ListReferredRequest* request,
-                                         api::ListReferredResponse* response) {
-  Result<rpc::Caller> caller = Authorize(*context, insecure_dev_, /*auditor_too=*/true);
-  if (!caller.ok()) return rpc::ToGrpc(caller.status());
-  return Reply(handler_.ListReferred(*request), response);
-}
-
-grpc::Status ReviewService::GetDecision(grpc::ServerContext* context,
-                                        const api::GetDecisionRequest* request,
-                                        api::Decision* response) {
-  Result<rpc::Caller> caller = Authorize(*context, insecure_dev_, /*auditor_too=*/true);
-  if (!caller.ok()) return rpc::ToGrpc(caller.status());
-  return Reply(handler_.GetDecision(*request), response);
-}
-
-grpc::Status ReviewService::ReviewClaim(grpc::ServerContext* context,
-                                        const api::ReviewClaimRequest* request,
-                                        api::ReviewClaimResponse* response) {
-  Result<rpc::Caller> caller = Authorize(*context, insecure_dev_, /*auditor_too=*/false);
-  if (!caller.ok()) return rpc::ToGrpc(caller.status());
-  return Reply(handler_.ReviewClaim(caller->id, *request, DeadlineOf(*context),
-                                    [context] { return context->IsCancelled(); }),
-               response);
+ReviewService::ReviewService(const ReviewHandler& handler, bool insecure_dev) {
+  const std::string name = api::ReviewService::service_full_name();
+  const auto read = rpc::Allow(rpc::Role::kReviewer, /*auditor_too=*/true, insecure_dev);
+  MarkMethodStreamed(rpc::MethodIndex(name, "ListReferred"),
+                     rpc::DecodingUnary<api::ListReferredRequest, api::ListReferredResponse>(
+                         read, [&h = handler](const grpc::ServerContext&, const rpc::Caller&,
+                                              const api::ListReferredRequest& request) {
+                           return h.ListReferred(request);
+                         }));
+  MarkMethodStreamed(rpc::MethodIndex(name, "GetDecision"),
+                     rpc::DecodingUnary<api::GetDecisionRequest, api::Decision>(
+                         read, [&h = handler](const grpc::ServerContext&, const rpc::Caller&,
+                                              const api::GetDecisionRequest& request) {
+                           return h.GetDecision(request);
+                         }));
+  MarkMethodStreamed(
+      rpc::MethodIndex(name, "ReviewClaim"),
+      rpc::DecodingUnary<api::ReviewClaimRequest, api::ReviewClaimResponse>(
+          rpc::Allow(rpc::Role::kReviewer, /*auditor_too=*/false, insecure_dev),
+          [&h = handler](const grpc::ServerContext& context, const rpc::Caller& caller,
+                         const api::ReviewClaimRequest& request) {
+            return h.ReviewClaim(caller.id, request, rpc::DeadlineOf(context),
+                                 [&context] { return context.IsCancelled(); });
+          }));
 }
 
 }  // namespace claims::adjudication

@@ -15,30 +15,6 @@
 namespace claims::intake {
 namespace {
 
-// The request of a unary call on a raw method: read, then decoded (rpc::Decode).
-template <typename Request, typename Stream>
-Result<Request> ReadRequest(Stream& stream) {
-  grpc::ByteBuffer bytes;
-  if (!stream.Read(&bytes)) return InvalidArgument("no request message", {{"message", "missing"}});
-  Request request;
-  if (Status s = rpc::Decode(bytes, request); !s.ok()) return s;
-  return request;
-}
-
-// Reads and decodes the request, runs `call(caller, request)` for an authenticated caller (a
-// partner id, a ClaimReader) and writes its value.
-template <typename Request, typename Caller, typename Response, typename Call>
-grpc::Status Answer(const Result<Caller>& partner,
-                    grpc::ServerUnaryStreamer<grpc::ByteBuffer, Response>& streamer, Call call) {
-  if (!partner.ok()) return rpc::ToGrpc(partner.status());
-  Result<Request> request = ReadRequest<Request>(streamer);
-  if (!request.ok()) return rpc::ToGrpc(request.status());
-  Result<Response> result = call(*partner, *request);
-  if (!result.ok()) return rpc::ToGrpc(result.status());
-  if (!streamer.Write(*result)) return grpc::Status(grpc::StatusCode::CANCELLED, "client gone");
-  return grpc::Status::OK;
-}
-
 bool IsFinal(const api::Claim& claim) {
   return claim.status() == api::PAID || claim.status() == api::PAYMENT_FAILED ||
          claim.status() == api::DENIED;
@@ -94,14 +70,17 @@ grpc::ServerUnaryReactor* AnswerLater(grpc::CallbackServerContext* context,
 
 IntakeService::IntakeService(Intake& intake, rpc::AuthOptions auth) : intake_(intake), auth_(auth) {
   using grpc::ByteBuffer;
+  const std::string name = api::IntakeService::service_full_name();
+  auto partner = [this](const grpc::ServerContextBase& context) { return Partner(context); };
+  auto reader = [this](const grpc::ServerContextBase& context) { return Reader(context); };
+  MarkMethodStreamed(rpc::MethodIndex(name, "EnrollMember"),
+                     rpc::DecodingUnary<api::EnrollMemberRequest, api::EnrollMemberResponse>(
+                         partner, [this](const grpc::ServerContext& context, const std::string& p,
+                                         const api::EnrollMemberRequest& request) {
+                           return intake_.Enroll(p, request, DeadlineOf(context));
+                         }));
   MarkMethodStreamed(
-      rpc::MethodIndex(api::IntakeService::service_full_name(), "EnrollMember"),
-      new grpc::internal::StreamedUnaryHandler<ByteBuffer, api::EnrollMemberResponse>(
-          [this](grpc::ServerContext* context, EnrollMemberStream* stream) {
-            return EnrollMemberBytes(context, stream);
-          }));
-  MarkMethodStreamed(
-      rpc::MethodIndex(api::IntakeService::service_full_name(), "BulkEnroll"),
+      rpc::MethodIndex(name, "BulkEnroll"),
       new grpc::internal::ClientStreamingHandler<IntakeService, ByteBuffer,
                                                  api::BulkEnrollResponse>(
           [](IntakeService* self, grpc::ServerContext* context,
@@ -109,17 +88,19 @@ IntakeService::IntakeService(Intake& intake, rpc::AuthOptions auth) : intake_(in
             return self->BulkEnrollBytes(context, reader, response);
           },
           this));
-  MarkMethodStreamed(rpc::MethodIndex(api::IntakeService::service_full_name(), "GetClaim"),
-                     new grpc::internal::StreamedUnaryHandler<ByteBuffer, api::Claim>(
-                         [this](grpc::ServerContext* context, GetClaimStream* stream) {
-                           return GetClaimBytes(context, stream);
+  MarkMethodStreamed(rpc::MethodIndex(name, "GetClaim"),
+                     rpc::DecodingUnary<api::GetClaimRequest, api::Claim>(
+                         reader, [this](const grpc::ServerContext&, const ClaimReader& r,
+                                        const api::GetClaimRequest& request) {
+                           return intake_.GetClaim(r, request);
                          }));
-  MarkMethodStreamed(rpc::MethodIndex(api::IntakeService::service_full_name(), "ListClaims"),
-                     new grpc::internal::StreamedUnaryHandler<ByteBuffer, api::ListClaimsResponse>(
-                         [this](grpc::ServerContext* context, ListClaimsStream* stream) {
-                           return ListClaimsBytes(context, stream);
+  MarkMethodStreamed(rpc::MethodIndex(name, "ListClaims"),
+                     rpc::DecodingUnary<api::ListClaimsRequest, api::ListClaimsResponse>(
+                         reader, [this](const grpc::ServerContext&, const ClaimReader& r,
+                                        const api::ListClaimsRequest& request) {
+                           return intake_.ListClaims(r, request);
                          }));
-  MarkMethodStreamed(rpc::MethodIndex(api::IntakeService::service_full_name(), "WatchClaim"),
+  MarkMethodStreamed(rpc::MethodIndex(name, "WatchClaim"),
                      new grpc::internal::SplitServerStreamingHandler<ByteBuffer, api::Claim>(
                          [this](grpc::ServerContext* context, WatchClaimStream* stream) {
                            return WatchClaimBytes(context, stream);
@@ -141,15 +122,6 @@ Result<std::string> IntakeService::Partner(const grpc::ServerContextBase& contex
   if (!caller.ok()) return caller.status();
   if (Status s = rpc::Require(*caller, rpc::Role::kPartner); !s.ok()) return s;
   return caller->id;
-}
-
-grpc::Status IntakeService::EnrollMemberBytes(grpc::ServerContext* context,
-                                              EnrollMemberStream* stream) {
-  return Answer<api::EnrollMemberRequest>(
-      Partner(*context), *stream,
-      [&](const std::string& p, const api::EnrollMemberRequest& request) {
-        return intake_.Enroll(p, request, DeadlineOf(*context));
-      });
 }
 
 grpc::Status IntakeService::BulkEnrollBytes(grpc::ServerContext* context,
@@ -356,26 +328,11 @@ grpc::ServerUnaryReactor* IntakeService::AppealClaim(grpc::CallbackServerContext
       });
 }
 
-grpc::Status IntakeService::GetClaimBytes(grpc::ServerContext* context, GetClaimStream* stream) {
-  return Answer<api::GetClaimRequest>(
-      Reader(*context), *stream, [&](const ClaimReader& reader, const api::GetClaimRequest& r) {
-        return intake_.GetClaim(reader, r);
-      });
-}
-
-grpc::Status IntakeService::ListClaimsBytes(grpc::ServerContext* context,
-                                            ListClaimsStream* stream) {
-  return Answer<api::ListClaimsRequest>(
-      Reader(*context), *stream, [&](const ClaimReader& reader, const api::ListClaimsRequest& r) {
-        return intake_.ListClaims(reader, r);
-      });
-}
-
 grpc::Status IntakeService::WatchClaimBytes(grpc::ServerContext* context,
                                             WatchClaimStream* writer) {
   Result<ClaimReader> reader = Reader(*context);
   if (!reader.ok()) return rpc::ToGrpc(reader.status());
-  Result<api::WatchClaimRequest> request = ReadRequest<api::WatchClaimRequest>(*writer);
+  Result<api::WatchClaimRequest> request = rpc::ReadRequest<api::WatchClaimRequest>(*writer);
   if (!request.ok()) return rpc::ToGrpc(request.status());
   api::GetClaimRequest get;
   get.set_claim_id(request->claim_id());
@@ -397,24 +354,19 @@ grpc::Status IntakeService::WatchClaimBytes(grpc::ServerContext* context,
 
 IntakeAdminService::IntakeAdminService(Intake& intake, rpc::AuthOptions auth)
     : intake_(intake), auth_(auth) {
-  MarkMethodStreamed(
-      rpc::MethodIndex(api::IntakeAdminService::service_full_name(), "EraseMember"),
-      new grpc::internal::StreamedUnaryHandler<grpc::ByteBuffer, api::EraseMemberResponse>(
-          [this](grpc::ServerContext* context, EraseMemberStream* stream) {
-            return EraseMemberBytes(context, stream);
-          }));
-}
-
-grpc::Status IntakeAdminService::EraseMemberBytes(grpc::ServerContext* context,
-                                                  EraseMemberStream* stream) {
-  Result<rpc::Caller> caller = rpc::Authenticate(*context, auth_);
-  if (caller.ok()) {
-    if (Status s = rpc::Require(*caller, rpc::Role::kOperator); !s.ok()) caller = s;
-  }
-  return Answer<api::EraseMemberRequest>(
-      caller, *stream, [&](const rpc::Caller&, const api::EraseMemberRequest& request) {
-        return intake_.EraseMember(request, DeadlineOf(*context));
-      });
+  MarkMethodStreamed(rpc::MethodIndex(api::IntakeAdminService::service_full_name(), "EraseMember"),
+                     rpc::DecodingUnary<api::EraseMemberRequest, api::EraseMemberResponse>(
+                         [this](const grpc::ServerContextBase& context) -> Result<rpc::Caller> {
+                           Result<rpc::Caller> caller = rpc::Authenticate(context, auth_);
+                           if (!caller.ok()) return caller;
+                           if (Status s = rpc::Require(*caller, rpc::Role::kOperator); !s.ok())
+                             return s;
+                           return caller;
+                         },
+                         [this](const grpc::ServerContext& context, const rpc::Caller&,
+                                const api::EraseMemberRequest& request) {
+                           return intake_.EraseMember(request, DeadlineOf(context));
+                         }));
 }
 
 }  // namespace claims::intake

@@ -46,16 +46,10 @@ class IntakeService final : public IntakeServiceBase {
                                         grpc::ByteBuffer* response) override;
 
  private:
-  using EnrollMemberStream = grpc::ServerUnaryStreamer<grpc::ByteBuffer, api::EnrollMemberResponse>;
-  using GetClaimStream = grpc::ServerUnaryStreamer<grpc::ByteBuffer, api::Claim>;
-  using ListClaimsStream = grpc::ServerUnaryStreamer<grpc::ByteBuffer, api::ListClaimsResponse>;
   using WatchClaimStream = grpc::ServerSplitStreamer<grpc::ByteBuffer, api::Claim>;
-  grpc::Status EnrollMemberBytes(grpc::ServerContext* context, EnrollMemberStream* stream);
   grpc::Status BulkEnrollBytes(grpc::ServerContext* context,
                                grpc::ServerReader<grpc::ByteBuffer>* reader,
                                api::BulkEnrollResponse* response);
-  grpc::Status GetClaimBytes(grpc::ServerContext* context, GetClaimStream* stream);
-  grpc::Status ListClaimsBytes(grpc::ServerContext* context, ListClaimsStream* stream);
   grpc::Status WatchClaimBytes(grpc::ServerContext* context, WatchClaimStream* writer);
   // The calling partner's id; PERMISSION_DENIED for any other role.
   Result<std::string> Partner(const grpc::ServerContextBase& context) const;
@@ -76,9 +70,6 @@ class IntakeAdminService final : public api::IntakeAdminService::Service {
       : IntakeAdminService(intake, rpc::AuthOptions{.insecure_dev = insecure_dev}) {}
 
  private:
-  using EraseMemberStream = grpc::ServerUnaryStreamer<grpc::ByteBuffer, api::EraseMemberResponse>;
-  grpc::Status EraseMemberBytes(grpc::ServerContext* context, EraseMemberStream* stream);
-
   Intake& intake_;
   rpc::AuthOptions auth_;
 };
