@@ -5,13 +5,67 @@
 
 namespace claims::intake {
 
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The bounds of claims_intake_commit_stage_seconds: 50 us to about 1.6 s, doubling.
+std::vector<double> StageBuckets() {
+  std::vector<double> bounds;
+  for (double b = 50e-6; b < 2.0; b *= 2) bounds.push_back(b);
+  return bounds;
+}
+
+// The bounds of claims_intake_commit_group_calls: 1 to 4096, doubling.
+std::vector<double> GroupBuckets() {
+  std::vector<double> bounds;
+  for (double b = 1; b <= 4096; b *= 2) bounds.push_back(b);
+  return bounds;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CommitMetrics>> CommitMetrics::Register(runtime::MetricsRegistry& registry) {
+  Result<runtime::HistogramFamily*> stages = registry.AddHistogram(
+      "claims_intake_commit_stage_seconds",
+      "Time a group of calls spent in each stage of its commit: claim (its keys claimed in the "
+      "calls log), publish (its events acknowledged), record (the store write), answer (its "
+      "calls answered).",
+      StageBuckets(), {"stage"});
+  if (!stages.ok()) return stages.status();
+  Result<runtime::HistogramFamily*> groups =
+      registry.AddHistogram("claims_intake_commit_group_calls",
+                            "Calls whose events were published together.", GroupBuckets(), {});
+  if (!groups.ok()) return groups.status();
+  return std::unique_ptr<CommitMetrics>(
+      new CommitMetrics(**stages, (*groups)->WithLabels(std::vector<std::string>{})));
+}
+
+CommitMetrics::CommitMetrics(runtime::HistogramFamily& stages, runtime::Histogram& group_calls)
+    : group_calls_(group_calls) {
+  stages_[static_cast<size_t>(Stage::kClaim)] = &stages.WithLabels({"claim"});
+  stages_[static_cast<size_t>(Stage::kPublish)] = &stages.WithLabels({"publish"});
+  stages_[static_cast<size_t>(Stage::kRecord)] = &stages.WithLabels({"record"});
+  stages_[static_cast<size_t>(Stage::kAnswer)] = &stages.WithLabels({"answer"});
+}
+
+void CommitMetrics::Observe(Stage stage, Clock::duration took) {
+  stages_[static_cast<size_t>(stage)]->Observe(std::chrono::duration<double>(took).count());
+}
+
+const runtime::Histogram& CommitMetrics::stage(Stage stage) const {
+  return *stages_[static_cast<size_t>(stage)];
+}
+
 Committer::Committer(store::StateStore& store, events::EventLog& log, KeyClaims& claims,
-                     PublishFailure publish_failure, size_t max_group, int publishers)
+                     PublishFailure publish_failure, size_t max_group, int publishers,
+                     CommitMetrics* metrics)
     : store_(store),
       log_(log),
       claims_(claims),
       publish_failure_(std::move(publish_failure)),
-      max_group_(std::max<size_t>(max_group, 1)) {
+      max_group_(std::max<size_t>(max_group, 1)),
+      metrics_(metrics) {
   for (int i = 0; i < std::max(publishers, 1); ++i) {
     publishers_.emplace_back([this] { Publish(); });
   }
@@ -172,10 +226,13 @@ void Committer::Publish() {
       wanted.push_back({m.record_key, m.record});
       of.push_back(i);
     }
+    const Clock::time_point claiming = Clock::now();
     const ClaimedKeys claimed =
         ClaimKeys(claims_, wanted, budget, [&](size_t k, const Status& error) {
           return publish_failure_(error, group[of[k]]->mutation->budget);
         });
+    if (metrics_ != nullptr)
+      metrics_->Observe(CommitMetrics::Stage::kClaim, Clock::now() - claiming);
     bool any_elsewhere = false;
     for (size_t k = 0; k < of.size(); ++k) {
       if (claimed.elsewhere[k]) {
@@ -207,7 +264,17 @@ void Committer::PublishHeld(Group& group, std::chrono::milliseconds budget) {
   std::vector<mutualaid::events::v1::Envelope> events;
   events.reserve(group.size());
   for (const auto& ticket : group) events.push_back(std::move(ticket->mutation->event));
+  Clock::time_point stage_began = Clock::now();
+  // Ends the stage begun at `stage_began` and begins the next.
+  auto stage_done = [&](CommitMetrics::Stage stage) {
+    if (metrics_ == nullptr) return;
+    const Clock::time_point now = Clock::now();
+    metrics_->Observe(stage, now - stage_began);
+    stage_began = now;
+  };
+  if (metrics_ != nullptr) metrics_->ObserveGroup(group.size());
   const std::vector<Status> outcomes = log_.AppendAll(events, budget);
+  stage_done(CommitMetrics::Stage::kPublish);
 
   // The outcome of every event, in one write without fsync (see the class comment for why
   // that is safe): the done records and state of the acknowledged events, the pending records
@@ -240,7 +307,9 @@ void Committer::PublishHeld(Group& group, std::chrono::milliseconds budget) {
     if (any_done) ++done_writes_;
     if (any_pending) ++pending_writes_;
   }
+  stage_done(CommitMetrics::Stage::kRecord);
   Finish(group);
+  stage_done(CommitMetrics::Stage::kAnswer);
 }
 
 void Committer::AwaitElsewhere() {

@@ -154,9 +154,11 @@ Intake::Intake(IntakeOptions options, store::StateStore& store, EventLog& log, M
       claims_(claims),
       clock_(clock),
       committer_(std::make_unique<Committer>(
-          store_, log_, claims_, [this](const Status& s, std::chrono::milliseconds budget) {
+          store_, log_, claims_,
+          [this](const Status& s, std::chrono::milliseconds budget) {
             return PublishFailure(s, budget);
-          })) {
+          },
+          /*max_group=*/4096, /*publishers=*/1, options_.commit_metrics)) {
   assert(options_.idempotency_retention_days >= kMinIdempotencyRetentionDays);
 }
 

@@ -116,6 +116,8 @@ struct IntakeOptions {
   // PurgeIdempotencyKeys deletes records whose business date is this many days or more before
   // today. At least kMinIdempotencyRetentionDays (the constructor asserts it).
   int idempotency_retention_days = 8;
+  // When set, the committer's stage times and group sizes go there (not owned).
+  CommitMetrics* commit_metrics = nullptr;
 };
 
 // The partner-facing logic: validation, idempotency, pseudonyms and sealing, publishing, and the

@@ -257,7 +257,12 @@ int Run(int argc, char** argv) {
   Result<std::unique_ptr<MeteredEventLog>> event_log =
       MeteredEventLog::Register(logged_log, registry);
   if (!event_log.ok()) return fail("cannot register the event metrics", event_log.status());
+  Result<std::unique_ptr<CommitMetrics>> commit_metrics = CommitMetrics::Register(registry);
+  if (!commit_metrics.ok()) {
+    return fail("cannot register the commit metrics", commit_metrics.status());
+  }
   IntakeOptions options;
+  options.commit_metrics = commit_metrics->get();
   options.plan_id = flags->String("plan-id");
   options.publish_timeout = flags->Duration("publish-timeout");
   options.idempotency_retention_days = static_cast<int>(retention_days);

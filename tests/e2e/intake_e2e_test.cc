@@ -243,6 +243,13 @@ TEST_F(IntakeE2eTest, ServesHealthMetricsAndStopsCleanlyOnSigterm) {
            "claims_grpc_server_handling_seconds_count{grpc_method=\"mutualaid.intake.v1."
            "IntakeService/EnrollMember\"} 1\n",
            "claims_intake_events_published_total{type=\"mutualaid.events.v1.MemberEnrolled\"} 1\n",
+           // Its commit: one group of one call, through each stage once.
+           "claims_intake_commit_group_calls_count 1\n",
+           "claims_intake_commit_group_calls_sum 1\n",
+           "claims_intake_commit_stage_seconds_count{stage=\"claim\"} 1\n",
+           "claims_intake_commit_stage_seconds_count{stage=\"publish\"} 1\n",
+           "claims_intake_commit_stage_seconds_count{stage=\"record\"} 1\n",
+           "claims_intake_commit_stage_seconds_count{stage=\"answer\"} 1\n",
        }) {
     EXPECT_NE(metrics.find(line), std::string::npos) << line << metrics;
   }

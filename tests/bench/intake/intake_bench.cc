@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -305,6 +306,35 @@ Bulk StreamAll(int port, const std::vector<api::EnrollMemberRequest>& season) {
   return b;
 }
 
+// The committer's stage histograms' sums and counts, to take the mean of a phase.
+struct StageMeans {
+  StageMeans() = default;
+  explicit StageMeans(const CommitMetrics& metrics) {
+    for (size_t i = 0; i < kStages.size(); ++i) {
+      const runtime::Histogram::Snapshot s = metrics.stage(kStages[i]).snapshot();
+      sum[i] = s.sum;
+      count[i] = s.count;
+    }
+  }
+  StageMeans operator-(const StageMeans& before) const {
+    StageMeans d;
+    for (size_t i = 0; i < kStages.size(); ++i) {
+      d.sum[i] = sum[i] - before.sum[i];
+      d.count[i] = count[i] - before.count[i];
+    }
+    return d;
+  }
+  double MeanUs(CommitMetrics::Stage stage) const {
+    const size_t i = static_cast<size_t>(stage);
+    return count[i] == 0 ? 0.0 : sum[i] * 1e6 / static_cast<double>(count[i]);
+  }
+  static constexpr std::array<CommitMetrics::Stage, 4> kStages = {
+      CommitMetrics::Stage::kClaim, CommitMetrics::Stage::kPublish, CommitMetrics::Stage::kRecord,
+      CommitMetrics::Stage::kAnswer};
+  std::array<double, 4> sum{};
+  std::array<uint64_t, 4> count{};
+};
+
 void Print(const char* label, const Figures& f) {
   std::printf(
       "%-28s %9.0f calls/s  p50 %6.2f ms  p99 %6.2f ms  %5.0f CPU-us/call  (%zu calls, %zu "
@@ -365,7 +395,11 @@ int Run(int argc, char** argv) {
   if (!calls_consumer.ok()) Die(calls_consumer.status().ToString());
   KafkaKeyClaims claims(**store, **producer, std::move(calls_consumer).value());
   if (Status s = claims.CatchUp(10s); !s.ok()) Die(s.ToString());
-  Intake intake(IntakeOptions{}, **store, **event_log, vault, claims, clock);
+  Result<std::unique_ptr<CommitMetrics>> commit_metrics = CommitMetrics::Register(registry);
+  if (!commit_metrics.ok()) Die(commit_metrics.status().ToString());
+  IntakeOptions intake_options;
+  intake_options.commit_metrics = commit_metrics->get();
+  Intake intake(intake_options, **store, **event_log, vault, claims, clock);
   IntakeService service(intake, /*insecure_dev=*/true);
   EchoService echo;
   CallbackEchoService callback_echo;
@@ -408,6 +442,7 @@ int Run(int argc, char** argv) {
     const Figures& e = sync_echo.per_second >= callback_echo_figures.per_second
                            ? sync_echo
                            : callback_echo_figures;
+    const StageMeans stages_before(**commit_metrics);
     const uint64_t mutations_before = intake.committer().mutations();
     const uint64_t writes_before = intake.committer().done_writes();
     const Figures s = Drive((*intake_server)->port(), streams, std::chrono::seconds(seconds),
@@ -420,6 +455,12 @@ int Run(int argc, char** argv) {
                           static_cast<double>(groups)
                     : 0.0,
                 static_cast<unsigned long>(groups));
+    const StageMeans stages = StageMeans(**commit_metrics) - stages_before;
+    std::printf(
+        "%-28s claim %.0f + publish %.0f + record %.0f + answer %.0f us per group (means)\n",
+        "committer stages", stages.MeanUs(CommitMetrics::Stage::kClaim),
+        stages.MeanUs(CommitMetrics::Stage::kPublish), stages.MeanUs(CommitMetrics::Stage::kRecord),
+        stages.MeanUs(CommitMetrics::Stage::kAnswer));
     std::printf("%-28s %9.2f x the faster echo (target >= 0.50); CPU per call %.2f x its\n",
                 "ratio", s.per_second / e.per_second, s.cpu_us_per_call / e.cpu_us_per_call);
   }
