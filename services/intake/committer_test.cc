@@ -163,6 +163,18 @@ class CommitterTest : public ::testing::Test {
         4096, publishers, metrics);
   }
 
+  // Commits call 0 on the returned thread and, once its event waits in Kafka (the log is
+  // closed), hands the others over, their outcomes landing in `results` (one per call).
+  std::thread FirstAloneThenTheRest(Committer& committer, std::vector<Status>& results) {
+    std::thread first([&] { results[0] = committer.Commit(MutationFor(0), Clock::now() + 20s); });
+    EXPECT_TRUE(log_.WaitForAppends(1));
+    for (size_t i = 1; i < results.size(); ++i) {
+      committer.CommitAsync(MutationFor(static_cast<int>(i)), Clock::now() + 20s,
+                            [&results, i](Status st) { results[i] = std::move(st); });
+    }
+    return first;
+  }
+
   static std::shared_ptr<Mutation> MutationFor(int i) {
     auto m = std::make_shared<Mutation>();
     m->cf = kRecords;
@@ -247,12 +259,7 @@ TEST_F(CommitterTest, EachGroupsStagesAreTimedWhereTheyHappen) {
   log_.Open(false);
   constexpr int kCalls = 10;
   std::vector<Status> results(kCalls, Status(StatusCode::kInternal, "not run"));
-  std::thread first([&] { results[0] = committer->Commit(MutationFor(0), Clock::now() + 20s); });
-  ASSERT_TRUE(log_.WaitForAppends(1));
-  for (int i = 1; i < kCalls; ++i) {
-    committer->CommitAsync(MutationFor(i), Clock::now() + 20s,
-                           [&results, i](Status st) { results[i] = std::move(st); });
-  }
+  std::thread first = FirstAloneThenTheRest(*committer, results);
   std::this_thread::sleep_for(100ms);  // the first group's events wait that long for Kafka
   log_.Open(true);
   first.join();
@@ -292,12 +299,7 @@ TEST_F(CommitterTest, OnePublisherSendsEveryCallThatCameDuringARoundTripInTheNex
   log_.Open(false);
   constexpr int kCalls = 40;
   std::vector<Status> results(kCalls, Status(StatusCode::kInternal, "not run"));
-  std::thread first([&] { results[0] = committer->Commit(MutationFor(0), Clock::now() + 20s); });
-  ASSERT_TRUE(log_.WaitForAppends(1));
-  for (int i = 1; i < kCalls; ++i) {
-    committer->CommitAsync(MutationFor(i), Clock::now() + 20s,
-                           [&results, i](Status st) { results[i] = std::move(st); });
-  }
+  std::thread first = FirstAloneThenTheRest(*committer, results);
   EXPECT_FALSE(log_.WaitForAppends(2, 200ms));  // nothing else goes while the first group waits
   log_.Open(true);
   first.join();
