@@ -114,7 +114,9 @@ V AwaitCallback(std::chrono::steady_clock::time_point deadline, const std::strin
 //     events acknowledged: a Kafka round trip), "record" (its outcomes written to the store),
 //     "answer" (its calls answered: gRPC sends their responses from this thread);
 //   claims_intake_commit_group_calls: the calls published together.
-// A call waits for its group's four stages, after waiting for the group before it.
+// A call waits for its group's four stages, after waiting for the group before it. Calls left to
+// another replica and published here after all (see Committer) go as a group without a claim
+// stage, so "claim" can count fewer groups than the other stages.
 // Thread-safe.
 class CommitMetrics {
  public:
