@@ -171,11 +171,12 @@ class CommitMetrics {
 // error; the log and ClaimFollower still make them known).
 //
 // One publisher by default: while it waits for Kafka, every call that comes waits for the next
-// group, so groups are as large as the load makes them. librdkafka (2.0) sends one produce request
-// per partition, so a group of n calls costs up to min(n, partitions) requests, and the requests,
-// not the records, are most of what Kafka costs a call. Measured (intake_bench 64 5, 64 streams,
-// 12 partitions, alternating): 1 publisher, 28-29 calls per group, 203-206 CPU-us per call; 2
-// publishers, 15 per group, 238-252 CPU-us per call, and a higher p99 (15-16 ms against 12.6).
+// group, so groups are as large as the load makes them, and each Kafka round trip, store write
+// and wake-up serves that many calls. Measured (intake_bench 64 4, 64 streams, alternating, two
+// rounds): 1 publisher, 31 calls per group, 110-116 CPU-us per call, p99 9.0-9.4 ms; 2
+// publishers, 16 per group, 122-128 CPU-us per call, p99 10.3-10.9 ms. What bounds a call's
+// latency is the wait for Kafka's two round trips (claim, then events), not their requests: with
+// 3 partitions instead of 12 (fewer produce requests per group) throughput was the same.
 //
 // Outcomes: OK once the event is acknowledged and the record done; `publish_failure(status,
 // budget)` when Kafka did not acknowledge the event; the store's error when the record could not
