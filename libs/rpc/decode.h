@@ -6,6 +6,7 @@
 #include <grpcpp/support/method_handler.h>
 
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "libs/base/status.h"
@@ -73,6 +74,19 @@ grpc::internal::MethodHandler* DecodingUnary(Authorize authorize, Call call) {
           return grpc::Status(grpc::StatusCode::CANCELLED, "client gone");
         }
         return grpc::Status::OK;
+      });
+}
+
+// A DecodingUnary whose answer does not depend on who asks, only on whether `authorize` admits
+// them: `(handler.*read)(request)`.
+template <typename Handler, typename Request, typename Response, typename Authorize>
+grpc::internal::MethodHandler* DecodingRead(Authorize authorize, const Handler& handler,
+                                            Result<Response> (Handler::*read)(const Request&)
+                                                const) {
+  return DecodingUnary<Request, Response>(
+      std::move(authorize),
+      [&handler, read](const grpc::ServerContext&, const auto& /*caller*/, const Request& request) {
+        return (handler.*read)(request);
       });
 }
 

@@ -11,21 +11,10 @@ namespace claims::adjudication {
 ReportService::ReportService(const ReportHandler& handler, bool insecure_dev) {
   const std::string name = report_api::ReportService::service_full_name();
   const auto read = rpc::Allow(rpc::Role::kOperator, /*auditor_too=*/true, insecure_dev);
-  MarkMethodStreamed(
-      rpc::MethodIndex(name, "GetPlanYearFigures"),
-      rpc::DecodingUnary<report_api::GetPlanYearFiguresRequest,
-                         report_api::GetPlanYearFiguresResponse>(
-          read, [&h = handler](const grpc::ServerContext&, const rpc::Caller&,
-                               const report_api::GetPlanYearFiguresRequest& request) {
-            return h.Figures(request);
-          }));
-  MarkMethodStreamed(
-      rpc::MethodIndex(name, "SumPaidClaims"),
-      rpc::DecodingUnary<report_api::SumPaidClaimsRequest, report_api::SumPaidClaimsResponse>(
-          read, [&h = handler](const grpc::ServerContext&, const rpc::Caller&,
-                               const report_api::SumPaidClaimsRequest& request) {
-            return h.SumPaid(request);
-          }));
+  MarkMethodStreamed(rpc::MethodIndex(name, "GetPlanYearFigures"),
+                     rpc::DecodingRead(read, handler, &ReportHandler::Figures));
+  MarkMethodStreamed(rpc::MethodIndex(name, "SumPaidClaims"),
+                     rpc::DecodingRead(read, handler, &ReportHandler::SumPaid));
 }
 
 Result<std::unique_ptr<ReportComponent>> ReportComponent::Start(

@@ -10,17 +10,9 @@ ReviewService::ReviewService(const ReviewHandler& handler, bool insecure_dev) {
   const std::string name = api::ReviewService::service_full_name();
   const auto read = rpc::Allow(rpc::Role::kReviewer, /*auditor_too=*/true, insecure_dev);
   MarkMethodStreamed(rpc::MethodIndex(name, "ListReferred"),
-                     rpc::DecodingUnary<api::ListReferredRequest, api::ListReferredResponse>(
-                         read, [&h = handler](const grpc::ServerContext&, const rpc::Caller&,
-                                              const api::ListReferredRequest& request) {
-                           return h.ListReferred(request);
-                         }));
+                     rpc::DecodingRead(read, handler, &ReviewHandler::ListReferred));
   MarkMethodStreamed(rpc::MethodIndex(name, "GetDecision"),
-                     rpc::DecodingUnary<api::GetDecisionRequest, api::Decision>(
-                         read, [&h = handler](const grpc::ServerContext&, const rpc::Caller&,
-                                              const api::GetDecisionRequest& request) {
-                           return h.GetDecision(request);
-                         }));
+                     rpc::DecodingRead(read, handler, &ReviewHandler::GetDecision));
   MarkMethodStreamed(
       rpc::MethodIndex(name, "ReviewClaim"),
       rpc::DecodingUnary<api::ReviewClaimRequest, api::ReviewClaimResponse>(

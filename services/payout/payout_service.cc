@@ -7,17 +7,6 @@
 namespace claims::payout {
 namespace {
 
-// A read, open to operators and auditors: `read(request)`.
-template <typename Request, typename Response>
-grpc::internal::MethodHandler* Read(const PayoutHandler& handler, bool insecure_dev,
-                                    Result<Response> (PayoutHandler::*read)(const Request&) const) {
-  return rpc::DecodingUnary<Request, Response>(
-      rpc::Allow(rpc::Role::kOperator, /*auditor_too=*/true, insecure_dev),
-      [&h = handler, read](const grpc::ServerContext&, const rpc::Caller&, const Request& request) {
-        return (h.*read)(request);
-      });
-}
-
 // An operator's action, with the operator's id, the call's deadline and its cancellation.
 template <typename Request, typename Response>
 grpc::internal::MethodHandler* Act(
@@ -40,12 +29,13 @@ PayoutService::PayoutService(const PayoutHandler& handler, bool insecure_dev) {
   auto method = [&](const char* method_name, grpc::internal::MethodHandler* h) {
     MarkMethodStreamed(rpc::MethodIndex(name, method_name), h);
   };
-  method("GetPayment", Read(handler, insecure_dev, &PayoutHandler::GetPayment));
-  method("ListPayments", Read(handler, insecure_dev, &PayoutHandler::ListPayments));
-  method("GetBatch", Read(handler, insecure_dev, &PayoutHandler::GetBatch));
+  const auto read = rpc::Allow(rpc::Role::kOperator, /*auditor_too=*/true, insecure_dev);
+  method("GetPayment", rpc::DecodingRead(read, handler, &PayoutHandler::GetPayment));
+  method("ListPayments", rpc::DecodingRead(read, handler, &PayoutHandler::ListPayments));
+  method("GetBatch", rpc::DecodingRead(read, handler, &PayoutHandler::GetBatch));
   method("GetLedgerBalance",
          rpc::DecodingUnary<api::GetLedgerBalanceRequest, api::LedgerBalance>(
-             rpc::Allow(rpc::Role::kOperator, /*auditor_too=*/true, insecure_dev),
+             read,
              [&h = handler](const grpc::ServerContext&, const rpc::Caller&,
                             const api::GetLedgerBalanceRequest&) { return h.GetLedgerBalance(); }));
   method("HoldPayment", Act(handler, insecure_dev, &PayoutHandler::HoldPayment));
