@@ -463,19 +463,34 @@ TEST_F(BusTest, AMemberThatLeavesWhileJoiningClosesCleanly) {
     }
     ASSERT_TRUE(join_answered) << "the coordinator never answered the JoinGroup";
     const auto closing = steady_clock::now();
-    EXPECT_TRUE(joining->Close().ok());
+    const Status closed = joining->Close();
     const auto closed_after = steady_clock::now() - closing;
+    if (wait) {
+      EXPECT_TRUE(closed.ok()) << closed.ToString();
+    } else {
+      // A SyncGroup that arrives while librdkafka 2.0 closes can keep its close from ending
+      // (librdkafka issue 4527): Close then gives up after close_timeout_ms and keeps the handle.
+      EXPECT_TRUE(closed.ok() || closed.code() == StatusCode::kDeadlineExceeded)
+          << closed.ToString();
+    }
+    EXPECT_LT(closed_after,
+              milliseconds(options.session_timeout_ms + options.close_timeout_ms + 5000));
     joining.reset();  // librdkafka 2.0 aborted here
     {
       std::lock_guard<std::mutex> lock(mu);
       const bool kept = log.find("kafka consumer left undestroyed") != std::string::npos;
       std::printf(
-          "%s: the member was %s after %lld ms\n", wait ? "waiting" : "not waiting",
+          "%s: the member was %s after %lld ms (%s)\n", wait ? "waiting" : "not waiting",
           kept ? "kept" : "destroyed",
-          static_cast<long long>(std::chrono::duration_cast<milliseconds>(closed_after).count()));
-      // Kept only if it did not finish joining in the time it was given.
+          static_cast<long long>(std::chrono::duration_cast<milliseconds>(closed_after).count()),
+          closed.ToString().c_str());
+      // Kept only if it did not finish joining in the time it was given, or did not finish
+      // closing.
       if (kept && wait) {
         EXPECT_GE(closed_after, milliseconds(options.session_timeout_ms)) << log;
+      }
+      if (!closed.ok()) {
+        EXPECT_NE(log.find("it did not finish closing"), std::string::npos) << log;
       }
     }
     EXPECT_TRUE(WaitFor([&] { return first.owned().size() == kPartitions; }, seconds(20)))
