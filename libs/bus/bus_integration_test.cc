@@ -499,6 +499,23 @@ TEST_F(BusTest, AMemberThatLeavesWhileJoiningClosesCleanly) {
   }
 }
 
+// Subscribes a group's only member and polls it (on this thread) until it was assigned every
+// partition, within 20 s.
+void SubscribeUntilItOwnsEveryPartition(Consumer& consumer) {
+  ASSERT_TRUE(consumer.Subscribe({kTopic}).ok());
+  size_t owned = 0;
+  const auto deadline = steady_clock::now() + seconds(20);
+  for (int polls = 0; polls < 1000 && owned < kPartitions && steady_clock::now() < deadline;
+       ++polls) {
+    Result<std::vector<ConsumerEvent>> events = consumer.Poll(milliseconds(50));
+    ASSERT_TRUE(events.ok()) << events.status().ToString();
+    for (const ConsumerEvent& e : *events) {
+      if (e.kind == ConsumerEvent::Kind::kAssigned) owned += e.partitions.size();
+    }
+  }
+  ASSERT_EQ(owned, static_cast<size_t>(kPartitions));
+}
+
 // A replica that stops while the cluster is gone must still stop: Close is bounded (its join
 // wait, the revocation, then close_timeout_ms), whether librdkafka finishes leaving or not.
 TEST_F(BusTest, CloseReturnsInBoundedTimeWhenTheClusterIsGone) {
@@ -506,18 +523,7 @@ TEST_F(BusTest, CloseReturnsInBoundedTimeWhenTheClusterIsGone) {
   options.close_timeout_ms = 2000;
   std::unique_ptr<Consumer> consumer = MakeConsumer(options);
   ASSERT_NE(consumer, nullptr);
-  ASSERT_TRUE(consumer->Subscribe({kTopic}).ok());
-  size_t owned = 0;
-  const auto deadline = steady_clock::now() + seconds(20);
-  for (int polls = 0; polls < 1000 && owned < kPartitions && steady_clock::now() < deadline;
-       ++polls) {
-    Result<std::vector<ConsumerEvent>> events = consumer->Poll(milliseconds(50));
-    ASSERT_TRUE(events.ok()) << events.status().ToString();
-    for (const ConsumerEvent& e : *events) {
-      if (e.kind == ConsumerEvent::Kind::kAssigned) owned += e.partitions.size();
-    }
-  }
-  ASSERT_EQ(owned, static_cast<size_t>(kPartitions));
+  ASSERT_NO_FATAL_FAILURE(SubscribeUntilItOwnsEveryPartition(*consumer));
 
   ASSERT_TRUE(broker_->Stop().ok());
   const auto closing = steady_clock::now();
@@ -529,6 +535,43 @@ TEST_F(BusTest, CloseReturnsInBoundedTimeWhenTheClusterIsGone) {
   EXPECT_TRUE(closed.ok() || closed.code() == StatusCode::kDeadlineExceeded) << closed.ToString();
   // Revocation (at most 5 s) + close_timeout_ms, with room for a slow machine.
   EXPECT_LT(took, seconds(12));
+}
+
+// A member whose close did not finish in time keeps its handle until the process exits (issue
+// 4527 makes that happen about once in six runs of the test above; close_timeout_ms = 0 makes it
+// happen every time). It is kept on purpose, not lost: under AddressSanitizer the process must
+// end with no leak reported, and the group must still go on to the next member.
+TEST_F(BusTest, AMemberKeptForAnUnfinishedCloseIsNoLeakAndItsGroupGoesOn) {
+  std::mutex mu;
+  std::string log;
+  runtime::LoggerOptions log_options;
+  log_options.sink = [&](std::string_view line) {
+    std::lock_guard<std::mutex> lock(mu);
+    log += line;
+  };
+  runtime::Logger logger("bus-test", log_options);
+  ConsumerOptions options = GroupOpts("kept-after-close");
+  options.logger = &logger;
+  options.close_timeout_ms = 0;
+  std::unique_ptr<Consumer> kept = MakeConsumer(options);
+  ASSERT_NE(kept, nullptr);
+  ASSERT_NO_FATAL_FAILURE(SubscribeUntilItOwnsEveryPartition(*kept));
+  const Status closed = kept->Close();
+  EXPECT_EQ(closed.code(), StatusCode::kDeadlineExceeded) << closed.ToString();
+  EXPECT_NE(closed.message().find("within 0 ms"), std::string::npos) << closed.ToString();
+  kept.reset();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_NE(log.find("kafka consumer left undestroyed: it did not finish closing"),
+              std::string::npos)
+        << log;
+  }
+  PolledMember next(MakeConsumer(GroupOpts("kept-after-close")));
+  // The kept member finishes leaving in the background, or is evicted after its session.
+  EXPECT_TRUE(WaitFor([&] { return next.owned().size() == kPartitions; },
+                      milliseconds(options.session_timeout_ms + 15000)))
+      << next.owned().size();
+  next.Join();
 }
 
 TEST_F(BusTest, ProducerKeepsGoingThroughFiveSecondBrokerOutageWithoutLossOrDuplicates) {

@@ -33,6 +33,8 @@ struct Consumer::Impl {
   bool joined_unsynced = false;
   // librdkafka did not finish closing within close_timeout_ms: destroying would wait for it.
   bool close_unfinished = false;
+  // The queue that close posts to, while it has not finished: kept with the handle.
+  rd_kafka_queue_t* close_queue = nullptr;
   // What the first Close answered; a later Close answers the same.
   Status close_status;
   // The configured assignors are cooperative (incremental assign and unassign). Known from the
@@ -279,7 +281,12 @@ Consumer::~Consumer() {
       std::lock_guard<std::mutex> lock(impl_->logger_mu);
       impl_->logger = nullptr;
     }
-    (void)impl_.release();
+    // Kept reachable from here until the process exits: a kept handle, not a leak, and tools
+    // that look for leaks see it so.
+    static std::mutex kept_mu;
+    static auto* kept = new std::vector<std::unique_ptr<Impl>>();  // never destroyed
+    std::lock_guard<std::mutex> lock(kept_mu);
+    kept->push_back(std::move(impl_));
     return;
   }
   rd_kafka_destroy(impl_->rk);
@@ -535,6 +542,7 @@ Status Consumer::CloseOnce() {
   if (!rd_kafka_consumer_closed(impl_->rk)) {
     // librdkafka may still post to the queue: it stays, with the handle (~Consumer).
     impl_->close_unfinished = true;
+    impl_->close_queue = queue;
     return Status(StatusCode::kDeadlineExceeded,
                   "close consumer: librdkafka did not finish leaving the group within " +
                       std::to_string(impl_->options.close_timeout_ms) +
