@@ -13,9 +13,9 @@ Deadline DeadlineOf(const grpc::ServerContextBase& context) {
          std::chrono::duration_cast<std::chrono::steady_clock::duration>(left);
 }
 
-Result<Caller> Authorize(const grpc::ServerContextBase& context, bool insecure_dev, Role role,
+Result<Caller> Authorize(const grpc::ServerContextBase& context, const AuthOptions& auth, Role role,
                          bool auditor_too) {
-  Result<Caller> caller = Authenticate(context, insecure_dev);
+  Result<Caller> caller = Authenticate(context, auth);
   if (!caller.ok()) return caller.status();
   if (auditor_too && caller->role == Role::kAuditor) return caller;
   if (Status s = Require(*caller, role); !s.ok()) {

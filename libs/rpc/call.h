@@ -9,8 +9,8 @@
 #include "libs/rpc/auth.h"
 #include "libs/rpc/status_mapping.h"
 
-// What every service's gRPC handlers share: the call's deadline on the steady clock, the caller
-// checked for a role, and a Result turned into the reply.
+// What every service's gRPC handlers share: the call's deadline on the steady clock, and the
+// caller checked for a role.
 namespace claims::rpc {
 
 using Deadline = std::chrono::steady_clock::time_point;
@@ -22,15 +22,12 @@ Deadline DeadlineOf(const grpc::ServerContextBase& context);
 
 // The authenticated caller when it has `role`, or also when it is an auditor and `auditor_too`
 // (read-only calls). UNAUTHENTICATED or PERMISSION_DENIED naming the roles otherwise.
-Result<Caller> Authorize(const grpc::ServerContextBase& context, bool insecure_dev, Role role,
+Result<Caller> Authorize(const grpc::ServerContextBase& context, const AuthOptions& auth, Role role,
                          bool auditor_too);
-
-// OK with `*out` set to the result's value, or the result's error as a gRPC status.
-template <typename Out>
-grpc::Status Reply(Result<Out> result, Out* out) {
-  if (!result.ok()) return ToGrpc(result.status());
-  *out = std::move(result).value();
-  return grpc::Status::OK;
+// Authorize without bearer tokens.
+inline Result<Caller> Authorize(const grpc::ServerContextBase& context, bool insecure_dev,
+                                Role role, bool auditor_too) {
+  return Authorize(context, AuthOptions{.insecure_dev = insecure_dev}, role, auditor_too);
 }
 
 }  // namespace claims::rpc

@@ -5,6 +5,8 @@
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/method_handler.h>
 
+#include <functional>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -90,11 +92,29 @@ grpc::internal::MethodHandler* DecodingRead(Authorize authorize, const Handler& 
       });
 }
 
+// A DecodingUnary for an action taken in the caller's name:
+// `(handler.*act)(caller.id, request, the call's deadline, whether the call was cancelled)`.
+template <typename Handler, typename Request, typename Response, typename Authorize>
+grpc::internal::MethodHandler* DecodingAction(
+    Authorize authorize, const Handler& handler,
+    Result<Response> (Handler::*act)(const std::string&, const Request&, Deadline,
+                                     const std::function<bool()>&) const) {
+  return DecodingUnary<Request, Response>(
+      std::move(authorize), [&handler, act](const grpc::ServerContext& context,
+                                            const Caller& caller, const Request& request) {
+        return (handler.*act)(caller.id, request, DeadlineOf(context),
+                              [&context] { return context.IsCancelled(); });
+      });
+}
+
 // rpc::Authorize as DecodingUnary's `authorize`: `role`, or an auditor too if `auditor_too`.
-inline auto Allow(Role role, bool auditor_too, bool insecure_dev) {
+inline auto Allow(Role role, bool auditor_too, AuthOptions auth) {
   return [=](const grpc::ServerContextBase& context) {
-    return Authorize(context, insecure_dev, role, auditor_too);
+    return Authorize(context, auth, role, auditor_too);
   };
+}
+inline auto Allow(Role role, bool auditor_too, bool insecure_dev) {
+  return Allow(role, auditor_too, AuthOptions{.insecure_dev = insecure_dev});
 }
 
 }  // namespace claims::rpc

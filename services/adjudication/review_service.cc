@@ -15,13 +15,8 @@ ReviewService::ReviewService(const ReviewHandler& handler, bool insecure_dev) {
                      rpc::DecodingRead(read, handler, &ReviewHandler::GetDecision));
   MarkMethodStreamed(
       rpc::MethodIndex(name, "ReviewClaim"),
-      rpc::DecodingUnary<api::ReviewClaimRequest, api::ReviewClaimResponse>(
-          rpc::Allow(rpc::Role::kReviewer, /*auditor_too=*/false, insecure_dev),
-          [&h = handler](const grpc::ServerContext& context, const rpc::Caller& caller,
-                         const api::ReviewClaimRequest& request) {
-            return h.ReviewClaim(caller.id, request, rpc::DeadlineOf(context),
-                                 [&context] { return context.IsCancelled(); });
-          }));
+      rpc::DecodingAction(rpc::Allow(rpc::Role::kReviewer, /*auditor_too=*/false, insecure_dev),
+                          handler, &ReviewHandler::ReviewClaim));
 }
 
 }  // namespace claims::adjudication

@@ -356,13 +356,7 @@ IntakeAdminService::IntakeAdminService(Intake& intake, rpc::AuthOptions auth)
     : intake_(intake), auth_(auth) {
   MarkMethodStreamed(rpc::MethodIndex(api::IntakeAdminService::service_full_name(), "EraseMember"),
                      rpc::DecodingUnary<api::EraseMemberRequest, api::EraseMemberResponse>(
-                         [this](const grpc::ServerContextBase& context) -> Result<rpc::Caller> {
-                           Result<rpc::Caller> caller = rpc::Authenticate(context, auth_);
-                           if (!caller.ok()) return caller;
-                           if (Status s = rpc::Require(*caller, rpc::Role::kOperator); !s.ok())
-                             return s;
-                           return caller;
-                         },
+                         rpc::Allow(rpc::Role::kOperator, /*auditor_too=*/false, auth_),
                          [this](const grpc::ServerContext& context, const rpc::Caller&,
                                 const api::EraseMemberRequest& request) {
                            return intake_.EraseMember(request, DeadlineOf(context));
